@@ -1,0 +1,105 @@
+//! [`TracedChat`]: async-openai's `Chat` API group with one span per call.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_openai::config::Config;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::capture::{self, BodySink};
+use crate::client::TracedClient;
+use crate::settings;
+use crate::span::ChatCall;
+
+/// Largest response body kept to read provider extras from; larger ones fall back to the
+/// typed response.
+const MAX_CAPTURED_BODY: usize = 32 * 1024 * 1024;
+
+/// Traced chat completions, borrowed from a [`TracedClient`] like async-openai's `Chat`.
+#[derive(Debug)]
+pub struct TracedChat<'c, C: Config> {
+    client: &'c TracedClient<C>,
+}
+
+impl<'c, C: Config> TracedChat<'c, C> {
+    pub(crate) fn new(client: &'c TracedClient<C>) -> Self {
+        Self { client }
+    }
+
+    /// Creates a chat completion, exactly like async-openai's `Chat::create`, inside a
+    /// `Completions` span (type `CHAT_MODEL`) holding the request, the response, token usage
+    /// and any error.
+    ///
+    /// The span is a child of the current `tracing` span, or a trace root. If the returned
+    /// future is dropped before it completes, the span is closed and marked cancelled.
+    pub async fn create(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<CreateChatCompletionResponse, OpenAIError> {
+        let chat = self.client.inner().chat();
+        if !settings::is_enabled() {
+            return chat.create(request).await;
+        }
+        let call = ChatCall::start(&request, self.client.meta(), false);
+        if call.is_disabled() {
+            return chat.create(request).await;
+        }
+        let body = Arc::new(BodyBuffer::default());
+        let result = capture::with_sink(body.clone(), chat.create(request))
+            .instrument(call.span().clone())
+            .await;
+        match &result {
+            Ok(response) => call.succeed(&body.json().unwrap_or_else(|| typed_json(response))),
+            Err(error) => call.fail(error),
+        }
+        result
+    }
+}
+
+/// The typed response as JSON, when the raw body was not captured.
+fn typed_json(response: &CreateChatCompletionResponse) -> Value {
+    serde_json::to_value(response).unwrap_or(Value::Null)
+}
+
+/// Collects a (non-streamed) response body.
+#[derive(Default)]
+struct BodyBuffer {
+    status: AtomicU16,
+    bytes: Mutex<Vec<u8>>,
+}
+
+impl BodyBuffer {
+    /// The body as JSON, if it was a complete, successful JSON object.
+    fn json(&self) -> Option<Value> {
+        let status = self.status.load(Ordering::Relaxed);
+        if !(200..300).contains(&status) {
+            return None;
+        }
+        let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .filter(Value::is_object)
+    }
+}
+
+impl BodySink for BodyBuffer {
+    fn status(&self, status: u16) {
+        self.status.store(status, Ordering::Relaxed);
+        // A retried attempt starts over.
+        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn data(&self, bytes: &[u8]) {
+        let mut buf = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        if buf.len() + bytes.len() <= MAX_CAPTURED_BODY {
+            buf.extend_from_slice(bytes);
+        } else {
+            // Too big to keep: drop what we have so `json()` falls back to the typed response.
+            self.status.store(0, Ordering::Relaxed);
+            buf.clear();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Setup: [`init`] installs everything; [`layer`] returns the pieces for your own subscriber.
+
+use std::sync::RwLock;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use tracing::level_filters::LevelFilter;
+use tracing::Subscriber;
+use tracing_subscriber::filter::{Filtered, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_opentelemetry::OpenTelemetryLayer;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::exporter::{self, Target};
+use crate::guard::TelemetryGuard;
+use crate::processor::MlflowSpanProcessor;
+use crate::settings;
+
+/// The OpenTelemetry layer [`layer`] returns, filtered to keep HTTP/exporter plumbing out.
+pub type OtelLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>;
+
+/// The pipeline currently installed, for flushing and reading traces back.
+#[derive(Debug, Clone)]
+pub(crate) struct Active {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) target: Target,
+}
+
+static ACTIVE: RwLock<Option<Active>> = RwLock::new(None);
+
+pub(crate) fn active() -> Option<Active> {
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+pub(crate) fn deactivate() {
+    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Targets whose spans and events never reach the OpenTelemetry layer: the HTTP stack and the
+/// exporter itself (exporting them would loop: telemetry-induced telemetry), and
+/// async-openai's own log events (its `error!` carries whole response bodies).
+const PLUMBING: &[&str] = &[
+    "hyper",
+    "h2",
+    "tonic",
+    "tower",
+    "reqwest",
+    "rustls",
+    "opentelemetry",
+    "async_openai",
+];
+
+/// The filter on the OpenTelemetry layer: INFO and above from every target but
+/// [`PLUMBING`], and everything from this crate.
+pub fn default_filter() -> Targets {
+    let mut targets = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target(crate::TARGET, LevelFilter::TRACE);
+    for target in PLUMBING {
+        targets = targets.with_target(*target, LevelFilter::OFF);
+    }
+    targets
+}
+
+/// Installs a global `tracing` subscriber that exports spans as configured, and returns the
+/// guard that flushes them.
+///
+/// ```no_run
+/// # fn main() -> Result<(), mlflow_tracing::Error> {
+/// let _guard = mlflow_tracing::init(mlflow_tracing::Config::from_env())?;
+/// # Ok(()) }
+/// ```
+///
+/// Fails with a clear [`Error`] when a setting is invalid, the MLflow experiment cannot be
+/// resolved, or a global subscriber is already set (use [`layer`] then).
+pub fn init(config: Config) -> Result<TelemetryGuard, Error> {
+    let (layer, guard) = layer(config)?;
+    tracing_subscriber::registry().with(layer).try_init()?;
+    Ok(guard)
+}
+
+/// Builds the filtered OpenTelemetry layer and its guard without installing anything, for
+/// an app that composes its own subscriber:
+///
+/// ```no_run
+/// use tracing_subscriber::prelude::*;
+/// # fn main() -> Result<(), mlflow_tracing::Error> {
+/// let (otel, _guard) = mlflow_tracing::layer(mlflow_tracing::Config::from_env())?;
+/// tracing_subscriber::registry()
+///     .with(otel)
+///     .with(tracing_subscriber::fmt::layer())
+///     .init();
+/// # Ok(()) }
+/// ```
+pub fn layer<S>(config: Config) -> Result<(OtelLayer<S>, TelemetryGuard), Error>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Some((name, reason)) = config.invalid.first() {
+        return Err(Error::InvalidConfig {
+            name,
+            reason: reason.clone(),
+        });
+    }
+    let (processor, target) = exporter::build(&config)?;
+    let service_name = config.service_name.clone().unwrap_or_else(default_service_name);
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(MlflowSpanProcessor::new(processor))
+        .with_resource(Resource::builder().with_service_name(service_name).build())
+        .build();
+    let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    if let Some(enabled) = config.enabled {
+        settings::set_enabled(enabled);
+    }
+    if let Some(max) = config.max_attribute_bytes {
+        settings::set_max_attribute_bytes(max);
+    }
+    settings::set_provider(config.provider.clone());
+
+    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Active {
+        provider: provider.clone(),
+        target: target.clone(),
+    });
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_filter(default_filter());
+    Ok((
+        layer,
+        TelemetryGuard::new(provider, target, config.shutdown_timeout),
+    ))
+}
+
+fn default_service_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned())
+}
+
+use tracing_subscriber::Layer as _;

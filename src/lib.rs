@@ -1,0 +1,102 @@
+//! MLflow tracing for Rust LLM apps: what `mlflow.openai.autolog()` does for Python, for
+//! [async-openai] calls to DeepSeek or any OpenAI-compatible API.
+//!
+//! Every chat completion made through a [`TracedClient`] becomes a `tracing` span carrying
+//! MLflow's attributes (span type `CHAT_MODEL`, inputs, outputs, token usage, tools) *and* the
+//! OpenTelemetry GenAI ones (`gen_ai.*`). tracing-opentelemetry bridges it to OpenTelemetry,
+//! and OTLP/HTTP exports it to MLflow's `/v1/traces` endpoint, to a collector, or to any OTel
+//! backend. With no destination configured, a span tree is printed when the guard drops.
+//!
+//! # Quickstart
+//!
+//! ```no_run
+//! use async_openai::{config::OpenAIConfig, types::chat::*, Client};
+//! use mlflow_tracing::{Config, OpenAIClientExt};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // MLFLOW_TRACKING_URI / MLFLOW_EXPERIMENT_NAME select MLflow; nothing set → console.
+//! let _guard = mlflow_tracing::init(Config::from_env())?;
+//!
+//! let client = Client::with_config(
+//!     OpenAIConfig::new()
+//!         .with_api_base("https://api.deepseek.com")
+//!         .with_api_key(std::env::var("DEEPSEEK_API_KEY")?),
+//! )
+//! .traced();
+//!
+//! let request = CreateChatCompletionRequestArgs::default()
+//!     .model("deepseek-chat")
+//!     .messages([ChatCompletionRequestUserMessage::from("What is the capital of France?").into()])
+//!     .temperature(0.1)
+//!     .max_tokens(100u32)
+//!     .build()?;
+//! let response = client.chat().create(request).await?; // async-openai's own types
+//! # Ok(()) }
+//! ```
+//!
+//! # Recorded attributes
+//!
+//! | key | value |
+//! |---|---|
+//! | `mlflow.spanType` | `CHAT_MODEL` (plain string) |
+//! | `mlflow.spanInputs` / `mlflow.spanOutputs` | request / response JSON (capped, valid JSON) |
+//! | `mlflow.chat.tokenUsage` | `{"input_tokens","output_tokens","total_tokens"[,"cache_read_input_tokens"]}` |
+//! | `mlflow.chat.tools` | tool definitions, when tools are passed |
+//! | `mlflow.message.format`, `mlflow.llm.model`, `mlflow.llm.provider`, `mlflow.spanLogLevel` | |
+//! | `model`, `temperature`, `max_tokens`, `tools`, ... | every request parameter, as autolog records them |
+//! | `gen_ai.operation.name`, `gen_ai.provider.name`, `gen_ai.request.*`, `gen_ai.response.*`, `gen_ai.usage.*` | OpenTelemetry GenAI conventions |
+//! | `deepseek.usage.prompt_cache_{hit,miss}_tokens`, `deepseek.reasoning_content` | read from the raw response |
+//! | `error.type`, `http.response.status_code`, `exception` event | on failure (status ERROR) |
+//! | `mlflow.traceTag.mlflow.traceName` | on root spans: the trace name |
+//!
+//! The keys are constants in [`semconv`]. The API key, `Authorization` header and URL
+//! credentials are never recorded.
+//!
+//! # Versions
+//!
+//! Built and tested with opentelemetry 0.33, tracing-opentelemetry 0.34 and async-openai 0.43,
+//! against MLflow 3.17. MSRV 1.88.
+//!
+//! [async-openai]: https://docs.rs/async-openai
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+
+mod capture;
+mod chat;
+mod client;
+mod config;
+mod console;
+mod error;
+mod exporter;
+mod guard;
+mod init;
+mod json;
+mod mlflow_api;
+mod processor;
+mod provider;
+mod record;
+pub mod semconv;
+mod settings;
+mod span;
+mod span_type;
+mod trace_info;
+
+pub use capture::{CaptureLayer, CaptureService};
+pub use chat::TracedChat;
+pub use client::{OpenAIClientExt, TracedClient};
+pub use config::{Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use error::Error;
+pub use guard::TelemetryGuard;
+pub use init::{default_filter, init, layer, OtelLayer};
+pub use processor::MlflowSpanProcessor;
+pub use settings::{is_enabled, set_enabled, DEFAULT_MAX_ATTRIBUTE_BYTES};
+pub use span_type::SpanType;
+pub use trace_info::{set_session_id, set_trace_name, set_trace_tag, set_user_id};
+
+/// `tracing` target of every span and event this crate emits.
+pub const TARGET: &str = "mlflow_tracing";

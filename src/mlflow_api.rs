@@ -1,0 +1,174 @@
+//! The few MLflow REST calls the crate makes: experiment lookup/creation at setup (what
+//! `mlflow.set_experiment` does) and trace read-back.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::config::Auth;
+use crate::error::Error;
+
+/// Header carrying the experiment id on OTLP export requests.
+pub(crate) const EXPERIMENT_ID_HEADER: &str = "x-mlflow-experiment-id";
+/// MLflow's `Default` experiment.
+pub(crate) const DEFAULT_EXPERIMENT_ID: &str = "0";
+const REST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `Authorization` header value for MLflow credentials.
+pub(crate) fn authorization(auth: &Auth) -> String {
+    match auth {
+        Auth::Bearer(token) => format!("Bearer {token}"),
+        Auth::Basic { username, password } => {
+            let raw = format!("{username}:{password}");
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            )
+        }
+    }
+}
+
+/// Checks that a tracking URI is an http(s) URL MLflow's OTLP endpoint can live under.
+pub(crate) fn validate_tracking_uri(uri: &str) -> Result<(), Error> {
+    let invalid = |reason: String| Error::InvalidConfig {
+        name: crate::semconv::env::MLFLOW_TRACKING_URI,
+        reason,
+    };
+    let url = reqwest::Url::parse(uri).map_err(|e| invalid(format!("{uri:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "http" | "https" => Ok(()),
+        other => Err(invalid(format!(
+            "{uri:?} uses scheme `{other}`; only http(s) tracking servers accept OTLP traces"
+        ))),
+    }
+}
+
+/// Checks that an experiment id is numeric, as `x-mlflow-experiment-id` requires.
+pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig {
+            name: crate::semconv::env::MLFLOW_EXPERIMENT_ID,
+            reason: format!("{id:?} is not a numeric experiment id (use an experiment name instead)"),
+        })
+    }
+}
+
+/// Finds the experiment called `name`, creating it when missing, and returns its id.
+///
+/// Blocking; runs on its own thread so it is safe to call from async code.
+pub(crate) fn resolve_experiment_name(
+    tracking_uri: &str,
+    name: &str,
+    auth: Option<&Auth>,
+) -> Result<String, Error> {
+    let (uri, name, auth) = (tracking_uri.to_owned(), name.to_owned(), auth.cloned());
+    std::thread::spawn(move || resolve_blocking(&uri, &name, auth.as_ref()))
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::Experiment {
+                experiment: String::new(),
+                tracking_uri: String::new(),
+                reason: "experiment lookup thread panicked".into(),
+            })
+        })
+}
+
+fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String, Error> {
+    let fail = |reason: String| Error::Experiment {
+        experiment: name.to_owned(),
+        tracking_uri: uri.to_owned(),
+        reason,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(REST_TIMEOUT)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let send = |req: reqwest::blocking::RequestBuilder| {
+        let req = match auth {
+            Some(auth) => req.header(reqwest::header::AUTHORIZATION, authorization(auth)),
+            None => req,
+        };
+        let resp = req.send().map_err(|e| fail(format!("cannot reach the server: {e}")))?;
+        let status = resp.status();
+        let body: Value = resp.json().unwrap_or(Value::Null);
+        Ok::<_, Error>((status, body))
+    };
+    let get = || {
+        send(
+            client
+                .get(format!("{uri}/api/2.0/mlflow/experiments/get-by-name"))
+                .query(&[("experiment_name", name)]),
+        )
+    };
+    let found = |body: &Value| -> Result<String, Error> {
+        let experiment = &body["experiment"];
+        if experiment["lifecycle_stage"] == "deleted" {
+            return Err(fail(
+                "the experiment is deleted; restore it in MLflow or pick another name".into(),
+            ));
+        }
+        experiment["experiment_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| fail(format!("unexpected response: {body}")))
+    };
+
+    let (status, body) = get()?;
+    if status.is_success() {
+        return found(&body);
+    }
+    if body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+        return Err(fail(format!("lookup answered {status}: {body}")));
+    }
+    let (status, created) = send(
+        client
+            .post(format!("{uri}/api/2.0/mlflow/experiments/create"))
+            .json(&json!({ "name": name })),
+    )?;
+    if status.is_success() {
+        return created["experiment_id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| fail(format!("unexpected response: {created}")));
+    }
+    if created["error_code"] == "RESOURCE_ALREADY_EXISTS" {
+        // Someone created it meanwhile (set_experiment does the same re-get).
+        let (status, body) = get()?;
+        if status.is_success() {
+            return found(&body);
+        }
+    }
+    Err(fail(format!("create answered {status}: {created}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_headers() {
+        assert_eq!(authorization(&Auth::Bearer("t".into())), "Bearer t");
+        assert_eq!(
+            authorization(&Auth::Basic {
+                username: "user".into(),
+                password: "pass".into()
+            }),
+            "Basic dXNlcjpwYXNz"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        assert!(validate_tracking_uri("http://127.0.0.1:5000").is_ok());
+        let err = validate_tracking_uri("databricks").unwrap_err().to_string();
+        assert!(err.contains("MLFLOW_TRACKING_URI"), "{err}");
+        let err = validate_tracking_uri("file:///tmp/mlruns").unwrap_err().to_string();
+        assert!(err.contains("only http(s)"), "{err}");
+        assert!(validate_experiment_id("12").is_ok());
+        let err = validate_experiment_id("DeepSeek").unwrap_err().to_string();
+        assert!(err.contains("MLFLOW_EXPERIMENT_ID"), "{err}");
+    }
+}

@@ -1,0 +1,639 @@
+//! Pure mapping from a chat call (request JSON, response JSON, error) to span attributes.
+//!
+//! No I/O and no tracing here: every function takes values and returns [`KeyValue`]s, so the
+//! exact encodings MLflow depends on are unit-tested below. Both vocabularies are written:
+//! MLflow's (`mlflow.*` plus the bare request parameters autolog records) and the OpenTelemetry
+//! GenAI conventions (`gen_ai.*`).
+//!
+//! Responses are read as JSON rather than as async-openai's typed structs because the raw body
+//! carries fields the typed structs drop (DeepSeek's `reasoning_content`,
+//! `prompt_cache_hit_tokens`, ...).
+
+use async_openai::error::OpenAIError;
+use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
+use serde_json::Value;
+
+use crate::json::{capped_json, capped_str};
+use crate::semconv::{deepseek, gen_ai, mlflow, openai, otel};
+use crate::span_type::SpanType;
+
+/// Request parameter names MLflow autolog does not copy as bare attributes.
+const NOT_BARE: &[&str] = &["messages"];
+
+/// Attributes known when a chat call starts.
+///
+/// `request` is the request as JSON (what goes on the wire, minus `stream` which the caller of
+/// this function states with `stream`).
+pub(crate) fn request_attributes(
+    request: &Value,
+    provider: &str,
+    stream: bool,
+    max_bytes: usize,
+) -> Vec<KeyValue> {
+    let mut attrs = vec![
+        KeyValue::new(mlflow::SPAN_TYPE, SpanType::ChatModel.as_str()),
+        KeyValue::new(mlflow::MESSAGE_FORMAT, mlflow::MESSAGE_FORMAT_OPENAI),
+        KeyValue::new(mlflow::LLM_PROVIDER, provider.to_owned()),
+        KeyValue::new(mlflow::SPAN_INPUTS, capped_json(request, max_bytes)),
+        KeyValue::new(gen_ai::OPERATION_NAME, gen_ai::OPERATION_CHAT),
+        KeyValue::new(gen_ai::PROVIDER_NAME, provider.to_owned()),
+        KeyValue::new(gen_ai::REQUEST_STREAM, stream),
+    ];
+    let Some(params) = request.as_object() else {
+        return attrs;
+    };
+    for (key, value) in params {
+        if NOT_BARE.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some(v) = bare_value(value, max_bytes) {
+            attrs.push(KeyValue::new(key.clone(), v));
+        }
+    }
+    if let Some(tools) = params.get("tools").filter(|t| !t.is_null()) {
+        attrs.push(KeyValue::new(mlflow::CHAT_TOOLS, capped_json(tools, max_bytes)));
+    }
+    if let Some(model) = params.get("model").and_then(Value::as_str) {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_MODEL, model.to_owned()));
+    }
+    for (param, key) in [
+        ("temperature", gen_ai::REQUEST_TEMPERATURE),
+        ("top_p", gen_ai::REQUEST_TOP_P),
+        ("frequency_penalty", gen_ai::REQUEST_FREQUENCY_PENALTY),
+        ("presence_penalty", gen_ai::REQUEST_PRESENCE_PENALTY),
+    ] {
+        if let Some(v) = params.get(param).and_then(Value::as_f64) {
+            attrs.push(KeyValue::new(key, v));
+        }
+    }
+    let max_tokens = params
+        .get("max_completion_tokens")
+        .or_else(|| params.get("max_tokens"))
+        .and_then(Value::as_i64);
+    if let Some(v) = max_tokens {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_MAX_TOKENS, v));
+    }
+    if let Some(v) = params.get("seed").and_then(Value::as_i64) {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_SEED, v));
+    }
+    if let Some(n) = params.get("n").and_then(Value::as_i64).filter(|&n| n != 1) {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_CHOICE_COUNT, n));
+    }
+    if let Some(stop) = params.get("stop").and_then(string_list) {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_STOP_SEQUENCES, stop));
+    }
+    let format = params
+        .get("response_format")
+        .and_then(|f| f.get("type"))
+        .and_then(Value::as_str);
+    if let Some(format) = format {
+        let output_type = if format == "text" { "text" } else { "json" };
+        attrs.push(KeyValue::new(gen_ai::OUTPUT_TYPE, output_type));
+    }
+    if let Some(tier) = params.get("service_tier").and_then(Value::as_str) {
+        attrs.push(KeyValue::new(openai::REQUEST_SERVICE_TIER, tier.to_owned()));
+    }
+    attrs
+}
+
+/// A request parameter as autolog records it: strings and numbers typed, structures as JSON.
+fn bare_value(value: &Value, max_bytes: usize) -> Option<OtelValue> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => OtelValue::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => OtelValue::I64(i),
+            None => OtelValue::F64(n.as_f64()?),
+        },
+        Value::String(s) => OtelValue::String(capped_str(s, max_bytes).into()),
+        Value::Array(_) | Value::Object(_) => {
+            OtelValue::String(capped_json(value, max_bytes).into())
+        }
+    })
+}
+
+/// `"x"` or `["x", "y"]` as a string array.
+fn string_list(value: &Value) -> Option<OtelValue> {
+    let items: Vec<StringValue> = match value {
+        Value::String(s) => vec![s.clone().into()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| s.to_owned().into())
+            .collect(),
+        _ => return None,
+    };
+    Some(OtelValue::Array(Array::String(items)))
+}
+
+/// Token counts of one call, from the OpenAI `usage` object plus provider extras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Usage {
+    pub(crate) input: u64,
+    pub(crate) output: u64,
+    pub(crate) total: u64,
+    /// `prompt_tokens_details.cached_tokens`, else DeepSeek's `prompt_cache_hit_tokens`.
+    pub(crate) cache_read: Option<u64>,
+    pub(crate) reasoning: Option<u64>,
+    pub(crate) deepseek_cache_hit: Option<u64>,
+    pub(crate) deepseek_cache_miss: Option<u64>,
+}
+
+impl Usage {
+    /// Reads a `usage` object; `None` when it is absent or has no token counts.
+    pub(crate) fn from_json(usage: &Value) -> Option<Self> {
+        let count = |key: &str| usage.get(key).and_then(Value::as_u64);
+        let nested = |outer: &str, key: &str| {
+            usage
+                .get(outer)
+                .and_then(|o| o.get(key))
+                .and_then(Value::as_u64)
+        };
+        let input = count("prompt_tokens");
+        let output = count("completion_tokens");
+        if input.is_none() && output.is_none() {
+            return None;
+        }
+        let (input, output) = (input.unwrap_or(0), output.unwrap_or(0));
+        let deepseek_cache_hit = count("prompt_cache_hit_tokens");
+        Some(Self {
+            input,
+            output,
+            total: count("total_tokens").unwrap_or(input + output),
+            cache_read: nested("prompt_tokens_details", "cached_tokens").or(deepseek_cache_hit),
+            reasoning: nested("completion_tokens_details", "reasoning_tokens"),
+            deepseek_cache_hit,
+            deepseek_cache_miss: count("prompt_cache_miss_tokens"),
+        })
+    }
+
+    /// The `mlflow.chat.tokenUsage` JSON (always with `total_tokens`, which MLflow needs).
+    pub(crate) fn mlflow_json(&self) -> String {
+        use mlflow::usage::{CACHE_READ_INPUT_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS, TOTAL_TOKENS};
+        // Written by hand to keep MLflow's key order (serde_json's map would sort the keys).
+        let mut json = format!(
+            r#"{{"{INPUT_TOKENS}":{},"{OUTPUT_TOKENS}":{},"{TOTAL_TOKENS}":{}"#,
+            self.input, self.output, self.total
+        );
+        if let Some(cached) = self.cache_read {
+            json.push_str(&format!(r#","{CACHE_READ_INPUT_TOKENS}":{cached}"#));
+        }
+        json.push('}');
+        json
+    }
+
+    fn attributes(&self, attrs: &mut Vec<KeyValue>) {
+        attrs.push(KeyValue::new(mlflow::CHAT_TOKEN_USAGE, self.mlflow_json()));
+        attrs.push(KeyValue::new(gen_ai::USAGE_INPUT_TOKENS, to_i64(self.input)));
+        attrs.push(KeyValue::new(gen_ai::USAGE_OUTPUT_TOKENS, to_i64(self.output)));
+        let optional = [
+            (gen_ai::USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read),
+            (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, self.reasoning),
+            (deepseek::USAGE_PROMPT_CACHE_HIT_TOKENS, self.deepseek_cache_hit),
+            (deepseek::USAGE_PROMPT_CACHE_MISS_TOKENS, self.deepseek_cache_miss),
+        ];
+        for (key, value) in optional {
+            if let Some(v) = value {
+                attrs.push(KeyValue::new(key, to_i64(v)));
+            }
+        }
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Attributes of a successful call, from the `chat.completion` JSON.
+pub(crate) fn response_attributes(response: &Value, max_bytes: usize) -> Vec<KeyValue> {
+    let mut attrs = vec![
+        KeyValue::new(mlflow::SPAN_OUTPUTS, capped_json(response, max_bytes)),
+        KeyValue::new(mlflow::SPAN_LOG_LEVEL, mlflow::LOG_LEVEL_INFO),
+    ];
+    let text = |key: &str| response.get(key).and_then(Value::as_str);
+    if let Some(model) = text("model") {
+        attrs.push(KeyValue::new(mlflow::LLM_MODEL, model.to_owned()));
+        attrs.push(KeyValue::new(gen_ai::RESPONSE_MODEL, model.to_owned()));
+    }
+    if let Some(id) = text("id") {
+        attrs.push(KeyValue::new(gen_ai::RESPONSE_ID, id.to_owned()));
+    }
+    if let Some(fp) = text("system_fingerprint") {
+        attrs.push(KeyValue::new(
+            openai::RESPONSE_SYSTEM_FINGERPRINT,
+            fp.to_owned(),
+        ));
+    }
+    if let Some(tier) = text("service_tier") {
+        attrs.push(KeyValue::new(openai::RESPONSE_SERVICE_TIER, tier.to_owned()));
+    }
+    let choices = response
+        .get("choices")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let reasons: Vec<StringValue> = choices
+        .iter()
+        .filter_map(|c| c.get("finish_reason").and_then(Value::as_str))
+        .map(|r| r.to_owned().into())
+        .collect();
+    if !reasons.is_empty() {
+        attrs.push(KeyValue::new(
+            gen_ai::RESPONSE_FINISH_REASONS,
+            OtelValue::Array(Array::String(reasons)),
+        ));
+    }
+    let reasoning = choices
+        .first()
+        .and_then(|c| c.pointer("/message/reasoning_content"))
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty());
+    if let Some(reasoning) = reasoning {
+        attrs.push(KeyValue::new(
+            deepseek::REASONING_CONTENT,
+            capped_str(reasoning, max_bytes),
+        ));
+    }
+    if let Some(usage) = response.get("usage").and_then(Usage::from_json) {
+        usage.attributes(&mut attrs);
+    }
+    attrs
+}
+
+/// How a failed call is recorded: error class, message and HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ErrorRecord {
+    /// Error class, named like the OpenAI SDKs' exceptions (`AuthenticationError`, ...), which is
+    /// what MLflow shows for Python traces.
+    pub(crate) error_type: &'static str,
+    /// Human-readable message (never a response body, never credentials).
+    pub(crate) message: String,
+    /// HTTP status of API errors.
+    pub(crate) http_status: Option<u16>,
+}
+
+impl ErrorRecord {
+    /// Classifies an async-openai error.
+    pub(crate) fn from_openai(error: &OpenAIError) -> Self {
+        match error {
+            OpenAIError::ApiError(api) => {
+                let status = api.status_code.as_u16();
+                Self {
+                    error_type: api_error_type(status),
+                    message: format!("Error code: {status} - {}", api.api_error),
+                    http_status: Some(status),
+                }
+            }
+            OpenAIError::Reqwest(e) => Self {
+                error_type: if e.is_timeout() {
+                    "APITimeoutError"
+                } else {
+                    "APIConnectionError"
+                },
+                message: e.without_url_ref(),
+                http_status: e.status().map(|s| s.as_u16()),
+            },
+            OpenAIError::JSONDeserialize(e, _body) => Self {
+                error_type: "JSONDeserializeError",
+                message: e.to_string(),
+                http_status: None,
+            },
+            OpenAIError::StreamError(e) => Self {
+                error_type: "StreamError",
+                message: e.to_string(),
+                http_status: None,
+            },
+            OpenAIError::InvalidArgument(msg) => Self {
+                error_type: "InvalidArgument",
+                message: msg.clone(),
+                http_status: None,
+            },
+            other => Self {
+                error_type: "OpenAIError",
+                message: other.to_string(),
+                http_status: None,
+            },
+        }
+    }
+
+    /// Span attributes of the failure (the `exception` event is built by [`Self::event`]).
+    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+        let mut attrs = vec![
+            KeyValue::new(otel::ERROR_TYPE, self.error_type),
+            KeyValue::new(mlflow::SPAN_LOG_LEVEL, mlflow::LOG_LEVEL_ERROR),
+        ];
+        if let Some(status) = self.http_status {
+            attrs.push(KeyValue::new(
+                otel::HTTP_RESPONSE_STATUS_CODE,
+                i64::from(status),
+            ));
+        }
+        attrs
+    }
+
+    /// Attributes of the `exception` span event.
+    pub(crate) fn event(&self) -> Vec<KeyValue> {
+        vec![
+            KeyValue::new(otel::EXCEPTION_TYPE, self.error_type),
+            KeyValue::new(otel::EXCEPTION_MESSAGE, self.message.clone()),
+        ]
+    }
+}
+
+/// OpenAI SDK exception names by HTTP status.
+fn api_error_type(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequestError",
+        401 => "AuthenticationError",
+        403 => "PermissionDeniedError",
+        404 => "NotFoundError",
+        409 => "ConflictError",
+        422 => "UnprocessableEntityError",
+        429 => "RateLimitError",
+        s if s >= 500 => "InternalServerError",
+        _ => "APIStatusError",
+    }
+}
+
+/// reqwest's `Display` names the URL; ours must not (it may hold credentials or keys).
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        let mut message = self.to_string();
+        if let Some(url) = self.url() {
+            message = message.replace(url.as_str(), &crate::provider::redact_url(url));
+        }
+        // The source chain says what actually failed ("connection refused", ...).
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_openai::error::{ApiError, ApiErrorResponse};
+    use serde_json::json;
+
+    fn get<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a OtelValue> {
+        attrs
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
+
+    fn seed_request() -> Value {
+        json!({
+            "model": "deepseek-chat",
+            "messages": [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "What is the capital of France?"}
+            ],
+            "temperature": 0.1,
+            "max_tokens": 100
+        })
+    }
+
+    #[test]
+    fn request_attributes_use_mlflow_encodings() {
+        let attrs = request_attributes(&seed_request(), "deepseek", false, 1 << 20);
+        // Scalar enum-like keys are plain strings, never JSON-quoted.
+        assert_eq!(
+            get(&attrs, mlflow::SPAN_TYPE),
+            Some(&OtelValue::from("CHAT_MODEL"))
+        );
+        assert_eq!(
+            get(&attrs, mlflow::MESSAGE_FORMAT),
+            Some(&OtelValue::from("openai"))
+        );
+        assert_eq!(
+            get(&attrs, mlflow::LLM_PROVIDER),
+            Some(&OtelValue::from("deepseek"))
+        );
+        // Inputs are the whole request as JSON text.
+        let inputs = get(&attrs, mlflow::SPAN_INPUTS).unwrap().as_str();
+        assert_eq!(
+            serde_json::from_str::<Value>(&inputs).unwrap(),
+            seed_request()
+        );
+        // Bare parameters are typed like autolog's; messages are not copied.
+        assert_eq!(get(&attrs, "model"), Some(&OtelValue::from("deepseek-chat")));
+        assert_eq!(get(&attrs, "temperature"), Some(&OtelValue::F64(0.1)));
+        assert_eq!(get(&attrs, "max_tokens"), Some(&OtelValue::I64(100)));
+        assert_eq!(get(&attrs, "messages"), None);
+        // GenAI vocabulary on the same span.
+        assert_eq!(
+            get(&attrs, gen_ai::OPERATION_NAME),
+            Some(&OtelValue::from("chat"))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_MODEL),
+            Some(&OtelValue::from("deepseek-chat"))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_TEMPERATURE),
+            Some(&OtelValue::F64(0.1))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_MAX_TOKENS),
+            Some(&OtelValue::I64(100))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_STREAM),
+            Some(&OtelValue::Bool(false))
+        );
+        assert_eq!(get(&attrs, mlflow::CHAT_TOOLS), None);
+    }
+
+    #[test]
+    fn tools_and_structured_params_are_json_text() {
+        let tools = json!([{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+        let request = json!({"model": "m", "messages": [], "tools": tools,
+            "stop": ["\n", "END"], "n": 2, "seed": 7, "response_format": {"type": "json_object"}});
+        let attrs = request_attributes(&request, "openai", false, 1 << 20);
+        let chat_tools = get(&attrs, mlflow::CHAT_TOOLS).unwrap().as_str();
+        assert_eq!(serde_json::from_str::<Value>(&chat_tools).unwrap(), tools);
+        let bare_tools = get(&attrs, "tools").unwrap().as_str();
+        assert_eq!(serde_json::from_str::<Value>(&bare_tools).unwrap(), tools);
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_STOP_SEQUENCES),
+            Some(&OtelValue::Array(Array::String(vec![
+                "\n".into(),
+                "END".into()
+            ])))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::REQUEST_CHOICE_COUNT),
+            Some(&OtelValue::I64(2))
+        );
+        assert_eq!(get(&attrs, gen_ai::REQUEST_SEED), Some(&OtelValue::I64(7)));
+        assert_eq!(
+            get(&attrs, gen_ai::OUTPUT_TYPE),
+            Some(&OtelValue::from("json"))
+        );
+    }
+
+    #[test]
+    fn response_attributes_for_plain_chat() {
+        let response = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "deepseek-chat",
+            "choices": [{"index": 0, "finish_reason": "stop",
+                "message": {"role": "assistant", "content": "Paris."}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20}
+        });
+        let attrs = response_attributes(&response, 1 << 20);
+        let outputs = get(&attrs, mlflow::SPAN_OUTPUTS).unwrap().as_str();
+        assert_eq!(serde_json::from_str::<Value>(&outputs).unwrap(), response);
+        assert_eq!(
+            get(&attrs, mlflow::LLM_MODEL),
+            Some(&OtelValue::from("deepseek-chat"))
+        );
+        assert_eq!(
+            get(&attrs, mlflow::CHAT_TOKEN_USAGE)
+                .unwrap()
+                .as_str()
+                .as_ref(),
+            r#"{"input_tokens":12,"output_tokens":8,"total_tokens":20}"#
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::USAGE_INPUT_TOKENS),
+            Some(&OtelValue::I64(12))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::USAGE_OUTPUT_TOKENS),
+            Some(&OtelValue::I64(8))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::RESPONSE_ID),
+            Some(&OtelValue::from("chatcmpl-1"))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::RESPONSE_FINISH_REASONS),
+            Some(&OtelValue::Array(Array::String(vec!["stop".into()])))
+        );
+        assert_eq!(
+            get(&attrs, mlflow::SPAN_LOG_LEVEL),
+            Some(&OtelValue::I64(20))
+        );
+        assert_eq!(get(&attrs, deepseek::REASONING_CONTENT), None);
+    }
+
+    #[test]
+    fn deepseek_extras_are_read_from_raw_json() {
+        let response = json!({
+            "id": "x", "model": "deepseek-reasoner",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": "Paris.", "reasoning_content": "France's capital..."}}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20,
+                "prompt_tokens_details": {"cached_tokens": 4},
+                "completion_tokens_details": {"reasoning_tokens": 5},
+                "prompt_cache_hit_tokens": 4, "prompt_cache_miss_tokens": 8}
+        });
+        let attrs = response_attributes(&response, 1 << 20);
+        assert_eq!(
+            get(&attrs, mlflow::CHAT_TOKEN_USAGE)
+                .unwrap()
+                .as_str()
+                .as_ref(),
+            r#"{"input_tokens":12,"output_tokens":8,"total_tokens":20,"cache_read_input_tokens":4}"#
+        );
+        assert_eq!(
+            get(&attrs, deepseek::REASONING_CONTENT),
+            Some(&OtelValue::from("France's capital..."))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::USAGE_CACHE_READ_INPUT_TOKENS),
+            Some(&OtelValue::I64(4))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::USAGE_REASONING_OUTPUT_TOKENS),
+            Some(&OtelValue::I64(5))
+        );
+        assert_eq!(
+            get(&attrs, deepseek::USAGE_PROMPT_CACHE_HIT_TOKENS),
+            Some(&OtelValue::I64(4))
+        );
+        assert_eq!(
+            get(&attrs, deepseek::USAGE_PROMPT_CACHE_MISS_TOKENS),
+            Some(&OtelValue::I64(8))
+        );
+    }
+
+    #[test]
+    fn usage_without_details_falls_back_to_deepseek_hit_count_and_computes_total() {
+        let usage = Usage::from_json(&json!({"prompt_tokens": 3, "completion_tokens": 2,
+            "prompt_cache_hit_tokens": 1}))
+        .unwrap();
+        assert_eq!(usage.total, 5);
+        assert_eq!(usage.cache_read, Some(1));
+        assert_eq!(Usage::from_json(&json!({})), None);
+    }
+
+    fn api_error(status: u16, message: &str) -> OpenAIError {
+        OpenAIError::ApiError(ApiErrorResponse {
+            status_code: reqwest::StatusCode::from_u16(status).unwrap(),
+            api_error: ApiError {
+                message: message.into(),
+                ..Default::default()
+            },
+        })
+    }
+
+    #[test]
+    fn api_errors_are_classified_by_status() {
+        let rec = ErrorRecord::from_openai(&api_error(401, "Authentication Fails"));
+        assert_eq!(rec.error_type, "AuthenticationError");
+        assert_eq!(rec.http_status, Some(401));
+        assert!(
+            rec.message.starts_with("Error code: 401 - "),
+            "{}",
+            rec.message
+        );
+        assert!(rec.message.contains("Authentication Fails"));
+        assert_eq!(
+            ErrorRecord::from_openai(&api_error(429, "slow down")).error_type,
+            "RateLimitError"
+        );
+        assert_eq!(
+            ErrorRecord::from_openai(&api_error(503, "x")).error_type,
+            "InternalServerError"
+        );
+        let attrs = rec.attributes();
+        assert_eq!(
+            get(&attrs, otel::ERROR_TYPE),
+            Some(&OtelValue::from("AuthenticationError"))
+        );
+        assert_eq!(
+            get(&attrs, otel::HTTP_RESPONSE_STATUS_CODE),
+            Some(&OtelValue::I64(401))
+        );
+        assert_eq!(
+            get(&attrs, mlflow::SPAN_LOG_LEVEL),
+            Some(&OtelValue::I64(40))
+        );
+        let event = rec.event();
+        assert_eq!(
+            get(&event, otel::EXCEPTION_TYPE),
+            Some(&OtelValue::from("AuthenticationError"))
+        );
+    }
+
+    #[test]
+    fn other_errors_are_classified() {
+        let rec = ErrorRecord::from_openai(&OpenAIError::InvalidArgument("bad".into()));
+        assert_eq!(rec.error_type, "InvalidArgument");
+        assert_eq!(rec.message, "bad");
+        let err = serde_json::from_str::<Value>("{").unwrap_err();
+        let rec = ErrorRecord::from_openai(&OpenAIError::JSONDeserialize(err, "{".into()));
+        assert_eq!(rec.error_type, "JSONDeserializeError");
+    }
+}

@@ -1,0 +1,198 @@
+//! Every attribute key, event name and environment variable this crate reads or writes.
+//!
+//! Nothing else in the crate spells a key as a string literal: spans, mapping functions and
+//! tests all go through these constants, so following a convention change is a one-file edit.
+//!
+//! Three vocabularies are written side by side on every span so that no backend is favoured:
+//! [`mlflow`] (what MLflow's UI, search and token accounting read), [`gen_ai`] (the OpenTelemetry
+//! GenAI semantic conventions, read by Phoenix, Jaeger, Grafana and friends) and a few general
+//! OpenTelemetry keys in [`otel`]. The `opentelemetry-semantic-conventions` crate's `gen_ai`
+//! constants are experimental and deprecated, so we own ours.
+
+/// MLflow's span and trace attributes (see MLflow's `SpanAttributeKey`).
+pub mod mlflow {
+    /// Span type, a *plain* string such as `CHAT_MODEL` (never JSON-quoted: a quoted value breaks
+    /// MLflow's `span.type` search). Example: `CHAT_MODEL`.
+    pub const SPAN_TYPE: &str = "mlflow.spanType";
+    /// Span inputs as JSON text. Example: `{"model":"deepseek-chat","messages":[...]}`.
+    pub const SPAN_INPUTS: &str = "mlflow.spanInputs";
+    /// Span outputs as JSON text. Example: the whole `chat.completion` object.
+    pub const SPAN_OUTPUTS: &str = "mlflow.spanOutputs";
+    /// Name of the traced function (plain string). Example: `get_weather`.
+    pub const SPAN_FUNCTION_NAME: &str = "mlflow.spanFunctionName";
+    /// Log level of the span as an integer: 20 (INFO) on success, 40 (ERROR) on failure.
+    pub const SPAN_LOG_LEVEL: &str = "mlflow.spanLogLevel";
+    /// Per-call token usage as JSON text with [`usage`] keys; MLflow sums it into the trace's
+    /// `token_usage`. Example: `{"input_tokens":12,"output_tokens":8,"total_tokens":20}`.
+    pub const CHAT_TOKEN_USAGE: &str = "mlflow.chat.tokenUsage";
+    /// Tool definitions passed to the model, as a JSON array in OpenAI's nested format.
+    pub const CHAT_TOOLS: &str = "mlflow.chat.tools";
+    /// Message format of inputs/outputs, which selects the UI's chat rendering. Example: `openai`.
+    pub const MESSAGE_FORMAT: &str = "mlflow.message.format";
+    /// Model that answered (plain string). Example: `deepseek-chat`.
+    pub const LLM_MODEL: &str = "mlflow.llm.model";
+    /// Provider of the model (plain string). Example: `deepseek`.
+    pub const LLM_PROVIDER: &str = "mlflow.llm.provider";
+    /// Prefix of root-span attributes that MLflow turns into trace tags.
+    /// Example: `mlflow.traceTag.team` → tag `team`.
+    pub const TRACE_TAG_PREFIX: &str = "mlflow.traceTag.";
+    /// Root-span attribute that sets the trace name shown in MLflow's trace list.
+    pub const TRACE_NAME: &str = "mlflow.traceTag.mlflow.traceName";
+    /// Prefix of the per-chunk span events of a streamed call: `mlflow.chunk.item.0`, `.1`, ...
+    pub const CHUNK_EVENT_PREFIX: &str = "mlflow.chunk.item.";
+    /// Attribute of a chunk event holding the chunk's JSON.
+    pub const CHUNK_VALUE: &str = "mlflow.chunk.value";
+    /// Value of [`MESSAGE_FORMAT`] for OpenAI-compatible chat payloads.
+    pub const MESSAGE_FORMAT_OPENAI: &str = "openai";
+    /// [`SPAN_LOG_LEVEL`] value of a successful span (Python's `logging.INFO`).
+    pub const LOG_LEVEL_INFO: i64 = 20;
+    /// [`SPAN_LOG_LEVEL`] value of a failed span (Python's `logging.ERROR`).
+    pub const LOG_LEVEL_ERROR: i64 = 40;
+
+    /// Keys inside the [`CHAT_TOKEN_USAGE`] JSON object (and MLflow's trace `token_usage`).
+    pub mod usage {
+        /// Prompt tokens.
+        pub const INPUT_TOKENS: &str = "input_tokens";
+        /// Completion tokens.
+        pub const OUTPUT_TOKENS: &str = "output_tokens";
+        /// Prompt + completion tokens; MLflow counts a trace total of 0 without it.
+        pub const TOTAL_TOKENS: &str = "total_tokens";
+        /// Prompt tokens served from the provider's cache.
+        pub const CACHE_READ_INPUT_TOKENS: &str = "cache_read_input_tokens";
+    }
+
+    /// Trace-level keys MLflow derives from span attributes.
+    pub mod trace {
+        /// Trace tag carrying the trace name.
+        pub const NAME_TAG: &str = "mlflow.traceName";
+        /// Trace metadata key holding the JSON token usage of the whole trace.
+        pub const TOKEN_USAGE: &str = "mlflow.trace.tokenUsage";
+        /// Trace metadata key holding the session id.
+        pub const SESSION: &str = "mlflow.trace.session";
+        /// Trace metadata key holding the user id.
+        pub const USER: &str = "mlflow.trace.user";
+    }
+}
+
+/// OpenTelemetry GenAI semantic conventions (client inference spans).
+pub mod gen_ai {
+    /// Operation, `chat` for chat completions.
+    pub const OPERATION_NAME: &str = "gen_ai.operation.name";
+    /// Provider, e.g. `deepseek`, `openai`.
+    pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// Requested model. Example: `deepseek-chat`.
+    pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// Sampling temperature (double). Example: `0.1`.
+    pub const REQUEST_TEMPERATURE: &str = "gen_ai.request.temperature";
+    /// Maximum output tokens (int). Example: `100`.
+    pub const REQUEST_MAX_TOKENS: &str = "gen_ai.request.max_tokens";
+    /// Nucleus sampling (double).
+    pub const REQUEST_TOP_P: &str = "gen_ai.request.top_p";
+    /// Frequency penalty (double).
+    pub const REQUEST_FREQUENCY_PENALTY: &str = "gen_ai.request.frequency_penalty";
+    /// Presence penalty (double).
+    pub const REQUEST_PRESENCE_PENALTY: &str = "gen_ai.request.presence_penalty";
+    /// Stop sequences (string array).
+    pub const REQUEST_STOP_SEQUENCES: &str = "gen_ai.request.stop_sequences";
+    /// Seed (int).
+    pub const REQUEST_SEED: &str = "gen_ai.request.seed";
+    /// Number of choices requested (int), when not 1.
+    pub const REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
+    /// Whether the call streams (bool).
+    pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
+    /// Requested output type: `text` or `json`.
+    pub const OUTPUT_TYPE: &str = "gen_ai.output.type";
+    /// Response id. Example: `chatcmpl-123`.
+    pub const RESPONSE_ID: &str = "gen_ai.response.id";
+    /// Model that answered. Example: `deepseek-chat`.
+    pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// Finish reason of every choice (string array). Example: `["stop"]`.
+    pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// Prompt tokens (int).
+    pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// Completion tokens (int).
+    pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// Prompt tokens read from the provider's cache (int).
+    pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+    /// Reasoning tokens within the completion (int).
+    pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// Conversation (session) id.
+    pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// Value of [`OPERATION_NAME`] for chat completions.
+    pub const OPERATION_CHAT: &str = "chat";
+}
+
+/// OpenAI-specific attributes of the GenAI conventions.
+pub mod openai {
+    /// Service tier the caller asked for.
+    pub const REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
+    /// Service tier that served the call.
+    pub const RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
+    /// System fingerprint of the response.
+    pub const RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+}
+
+/// DeepSeek fields that async-openai's typed structs drop; read from the raw JSON.
+pub mod deepseek {
+    /// `usage.prompt_cache_hit_tokens` (int).
+    pub const USAGE_PROMPT_CACHE_HIT_TOKENS: &str = "deepseek.usage.prompt_cache_hit_tokens";
+    /// `usage.prompt_cache_miss_tokens` (int).
+    pub const USAGE_PROMPT_CACHE_MISS_TOKENS: &str = "deepseek.usage.prompt_cache_miss_tokens";
+    /// `choices[0].message.reasoning_content` of `deepseek-reasoner` (string, capped).
+    pub const REASONING_CONTENT: &str = "deepseek.reasoning_content";
+}
+
+/// General OpenTelemetry keys (stable semantic conventions) and the `otel.*` fields that
+/// tracing-opentelemetry interprets.
+pub mod otel {
+    /// Error class of a failed call. Example: `RateLimitError`, `cancelled`.
+    pub const ERROR_TYPE: &str = "error.type";
+    /// Host of the API server (credentials never included). Example: `api.deepseek.com`.
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Port of the API server (int).
+    pub const SERVER_PORT: &str = "server.port";
+    /// HTTP status of a failed API call (int).
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+    /// Name of the event recording an error.
+    pub const EXCEPTION_EVENT: &str = "exception";
+    /// Event attribute: error class.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    /// Event attribute: error message.
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
+    /// Session id; MLflow maps it to trace metadata `mlflow.trace.session`.
+    pub const SESSION_ID: &str = "session.id";
+    /// User id; MLflow maps it to trace metadata `mlflow.trace.user`.
+    pub const USER_ID: &str = "user.id";
+    /// Resource attribute naming the service; MLflow turns it into a trace tag.
+    pub const SERVICE_NAME: &str = "service.name";
+    /// `error.type` of a call whose future or stream was dropped before it finished.
+    pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
+}
+
+/// Environment variables, in the precedence documented on [`crate::Config::from_env`].
+pub mod env {
+    /// MLflow tracking server, e.g. `http://127.0.0.1:5000`. Selects the MLflow destination.
+    pub const MLFLOW_TRACKING_URI: &str = "MLFLOW_TRACKING_URI";
+    /// Experiment id (numeric); wins over the name.
+    pub const MLFLOW_EXPERIMENT_ID: &str = "MLFLOW_EXPERIMENT_ID";
+    /// Experiment name; looked up and created when missing, like `mlflow.set_experiment`.
+    pub const MLFLOW_EXPERIMENT_NAME: &str = "MLFLOW_EXPERIMENT_NAME";
+    /// Bearer token for MLflow.
+    pub const MLFLOW_TRACKING_TOKEN: &str = "MLFLOW_TRACKING_TOKEN";
+    /// Basic-auth user for MLflow.
+    pub const MLFLOW_TRACKING_USERNAME: &str = "MLFLOW_TRACKING_USERNAME";
+    /// Basic-auth password for MLflow.
+    pub const MLFLOW_TRACKING_PASSWORD: &str = "MLFLOW_TRACKING_PASSWORD";
+    /// OTLP/HTTP traces endpoint of a collector, used verbatim (`.../v1/traces`).
+    pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+    /// OTLP/HTTP base endpoint of a collector; `/v1/traces` is appended.
+    pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+    /// Service name resource attribute.
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// `false`/`0` turns tracing of LLM calls off (like `mlflow.openai.autolog(disable=True)`).
+    pub const MLFLOW_TRACING_ENABLED: &str = "MLFLOW_TRACING_ENABLED";
+    /// Largest attribute value in bytes before it is truncated (JSON stays valid).
+    pub const MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES: &str = "MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES";
+    /// Overrides the detected `gen_ai.provider.name` / `mlflow.llm.provider`.
+    pub const MLFLOW_TRACING_PROVIDER: &str = "MLFLOW_TRACING_PROVIDER";
+}

@@ -1,0 +1,91 @@
+//! Process-wide switches read on every traced call: cheap atomics, set by [`crate::init`] or at
+//! runtime.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::RwLock;
+
+use crate::semconv::env;
+
+/// Default cap of one attribute value, in bytes.
+pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;
+
+const UNSET: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+
+static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
+static MAX_ATTRIBUTE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PROVIDER: RwLock<Option<String>> = RwLock::new(None);
+
+/// Turns tracing of LLM calls (and [`macro@crate::trace`] spans) on or off at runtime, like
+/// `mlflow.openai.autolog(disable=True)`. While off, traced calls go straight to async-openai
+/// and create no span.
+///
+/// The initial state comes from `MLFLOW_TRACING_ENABLED` (`false`/`0`/`off` disables), then
+/// [`crate::Config::with_enabled`].
+pub fn set_enabled(enabled: bool) {
+    ENABLED.store(if enabled { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// Whether LLM calls are traced right now. See [`set_enabled`].
+pub fn is_enabled() -> bool {
+    match ENABLED.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => {
+            let enabled = enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok());
+            // Only the first reader decides; a concurrent `set_enabled` wins.
+            let _ = ENABLED.compare_exchange(
+                UNSET,
+                if enabled { ON } else { OFF },
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            ENABLED.load(Ordering::Relaxed) == ON
+        }
+    }
+}
+
+/// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
+pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
+    !matches!(
+        value.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref(),
+        Some("false" | "0" | "off" | "no")
+    )
+}
+
+pub(crate) fn set_max_attribute_bytes(max: usize) {
+    MAX_ATTRIBUTE_BYTES.store(max, Ordering::Relaxed);
+}
+
+/// Cap of one attribute value in bytes.
+pub(crate) fn max_attribute_bytes() -> usize {
+    match MAX_ATTRIBUTE_BYTES.load(Ordering::Relaxed) {
+        0 => DEFAULT_MAX_ATTRIBUTE_BYTES,
+        n => n,
+    }
+}
+
+pub(crate) fn set_provider(provider: Option<String>) {
+    *PROVIDER.write().unwrap_or_else(|e| e.into_inner()) = provider;
+}
+
+/// Provider override from [`crate::Config::with_provider`].
+pub(crate) fn provider() -> Option<String> {
+    PROVIDER.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_parsing() {
+        assert!(enabled_from_env(None));
+        assert!(enabled_from_env(Some("true".into())));
+        assert!(enabled_from_env(Some("1".into())));
+        assert!(!enabled_from_env(Some("false".into())));
+        assert!(!enabled_from_env(Some(" OFF ".into())));
+        assert!(!enabled_from_env(Some("0".into())));
+    }
+}
