@@ -19,10 +19,21 @@ use crate::span::ChatCall;
 const MAX_CAPTURED_BODY: usize = 32 * 1024 * 1024;
 
 /// Traced chat completions, borrowed from a [`TracedClient`] like async-openai's `Chat`.
+///
+/// It is `Copy` and its methods take it by value, so the returned futures do not borrow a
+/// temporary: `tokio::join!(client.chat().create(a), client.chat().create(b))` compiles.
 #[derive(Debug)]
 pub struct TracedChat<'c, C: Config> {
     client: &'c TracedClient<C>,
 }
+
+impl<C: Config> Clone for TracedChat<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Config> Copy for TracedChat<'_, C> {}
 
 impl<'c, C: Config> TracedChat<'c, C> {
     pub(crate) fn new(client: &'c TracedClient<C>) -> Self {
@@ -36,7 +47,7 @@ impl<'c, C: Config> TracedChat<'c, C> {
     /// The span is a child of the current `tracing` span, or a trace root. If the returned
     /// future is dropped before it completes, the span is closed and marked cancelled.
     pub async fn create(
-        &self,
+        self,
         request: CreateChatCompletionRequest,
     ) -> Result<CreateChatCompletionResponse, OpenAIError> {
         let chat = self.client.inner().chat();

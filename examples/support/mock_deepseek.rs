@@ -1,0 +1,256 @@
+//! An offline stand-in for the DeepSeek API (OpenAI-compatible `/chat/completions`), used by
+//! the examples when `DEEPSEEK_API_KEY` is not set, and by the tests.
+//!
+//! Deterministic answers, chosen from the request:
+//! - model containing `error-401` / `error-429` / `error-500` → that HTTP error, DeepSeek-style;
+//! - model containing `slow` → the answer arrives after 3 s;
+//! - `tools` given and no `tool` message yet → one `get_weather` call for the city named in the
+//!   last user message (`Paris` or `Tokyo`, else `Paris`);
+//! - a `tool` message present → an answer using the tool result;
+//! - `stream: true` → server-sent events, split into chunks; a usage chunk only with
+//!   `stream_options.include_usage`;
+//! - `deepseek-reasoner` → `reasoning_content` besides the answer;
+//! - models starting with `deepseek` → DeepSeek's `prompt_cache_hit_tokens` / `miss` usage extras.
+//!
+//! Token counts: plain chat 12/8/20; tool-call request 45/14/59 and the answer after the tool
+//! 39/8/47 (the seed's numbers); streams 9/6/15.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A running mock; stops when dropped.
+pub struct MockDeepSeek {
+    server: MockServer,
+}
+
+impl MockDeepSeek {
+    /// Starts the mock on a free loopback port.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(Responder)
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    /// Base URL to give async-openai's `with_api_base`.
+    pub fn base_url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Requests received so far.
+    pub async fn requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+}
+
+struct Responder;
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        respond_to(&body)
+    }
+}
+
+fn respond_to(body: &Value) -> ResponseTemplate {
+    let model = body["model"].as_str().unwrap_or("deepseek-chat").to_owned();
+    for (marker, status, kind, message) in [
+        ("error-401", 401, "authentication_error", "Authentication Fails, Your api key: ****cdef is invalid"),
+        ("error-429", 429, "rate_limit_error", "Rate limit reached for requests"),
+        ("error-500", 500, "server_error", "The server had an error while processing your request"),
+    ] {
+        if model.contains(marker) {
+            return ResponseTemplate::new(status).set_body_json(json!({
+                "error": {"message": message, "type": kind, "param": null, "code": kind}
+            }));
+        }
+    }
+    let delay = if model.contains("slow") {
+        Duration::from_secs(3)
+    } else {
+        Duration::ZERO
+    };
+    let answer = plan(body);
+    let template = if body["stream"] == json!(true) {
+        let include_usage = body["stream_options"]["include_usage"] == json!(true);
+        ResponseTemplate::new(200)
+            .insert_header("content-type", "text/event-stream")
+            .set_body_string(sse(&model, &answer, include_usage))
+    } else {
+        ResponseTemplate::new(200).set_body_json(completion(&model, &answer))
+    };
+    template.set_delay(delay)
+}
+
+/// What the mock answers.
+struct Answer {
+    content: Option<String>,
+    reasoning: Option<String>,
+    tool_call: Option<(String, String)>,
+    usage: (u64, u64),
+}
+
+fn plan(body: &Value) -> Answer {
+    let model = body["model"].as_str().unwrap_or_default();
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let tool_result = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .and_then(|m| m["content"].as_str().map(str::to_owned));
+    let last_user = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let reasoning = model
+        .contains("reasoner")
+        .then(|| "The user asks about France. Its capital is Paris.".to_owned());
+    let stream = body["stream"] == json!(true);
+    if let Some(result) = tool_result {
+        return Answer {
+            content: Some(format!("The weather in Paris today is {result}.")),
+            reasoning,
+            tool_call: None,
+            usage: (39, 8),
+        };
+    }
+    if body["tools"].as_array().is_some_and(|t| !t.is_empty()) {
+        let city = if last_user.contains("Tokyo") { "Tokyo" } else { "Paris" };
+        return Answer {
+            content: None,
+            reasoning,
+            tool_call: Some(("get_weather".into(), json!({ "city": city }).to_string())),
+            usage: (45, 14),
+        };
+    }
+    let content = if last_user.contains("capital of France") {
+        "The capital of France is Paris.".to_owned()
+    } else {
+        "Hello from the mock DeepSeek server.".to_owned()
+    };
+    Answer {
+        content: Some(content),
+        reasoning,
+        tool_call: None,
+        usage: if stream { (9, 6) } else { (12, 8) },
+    }
+}
+
+fn usage(model: &str, (input, output): (u64, u64)) -> Value {
+    let mut usage = json!({
+        "prompt_tokens": input,
+        "completion_tokens": output,
+        "total_tokens": input + output,
+    });
+    if model.starts_with("deepseek") {
+        usage["prompt_cache_hit_tokens"] = json!(4);
+        usage["prompt_cache_miss_tokens"] = json!(input - 4);
+    }
+    if model.contains("reasoner") {
+        usage["completion_tokens_details"] = json!({ "reasoning_tokens": 5 });
+    }
+    usage
+}
+
+fn completion(model: &str, answer: &Answer) -> Value {
+    let mut message = json!({ "role": "assistant", "content": answer.content });
+    if let Some(reasoning) = &answer.reasoning {
+        message["reasoning_content"] = json!(reasoning);
+    }
+    let finish = if let Some((name, args)) = &answer.tool_call {
+        message["tool_calls"] = json!([{
+            "id": "call_0_weather", "type": "function",
+            "function": { "name": name, "arguments": args }
+        }]);
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    json!({
+        "id": "chatcmpl-mock-1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "system_fingerprint": "fp_mock",
+        "choices": [{ "index": 0, "message": message, "logprobs": null, "finish_reason": finish }],
+        "usage": usage(model, answer.usage),
+    })
+}
+
+fn sse(model: &str, answer: &Answer, include_usage: bool) -> String {
+    let chunk = |delta: Value, finish: Value| {
+        json!({
+            "id": "chatcmpl-mock-stream", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model, "system_fingerprint": "fp_mock",
+            "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]
+        })
+    };
+    let mut chunks = vec![chunk(json!({ "role": "assistant", "content": "" }), Value::Null)];
+    if let Some(reasoning) = &answer.reasoning {
+        for piece in split(reasoning) {
+            chunks.push(chunk(json!({ "reasoning_content": piece }), Value::Null));
+        }
+    }
+    if let Some(content) = &answer.content {
+        for piece in split(content) {
+            chunks.push(chunk(json!({ "content": piece }), Value::Null));
+        }
+    }
+    let finish = if let Some((name, args)) = &answer.tool_call {
+        chunks.push(chunk(
+            json!({ "tool_calls": [{ "index": 0, "id": "call_0_weather", "type": "function",
+                "function": { "name": name, "arguments": "" } }] }),
+            Value::Null,
+        ));
+        let (head, tail) = args.split_at(args.len() / 2);
+        for part in [head, tail] {
+            chunks.push(chunk(
+                json!({ "tool_calls": [{ "index": 0, "function": { "arguments": part } }] }),
+                Value::Null,
+            ));
+        }
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    chunks.push(chunk(json!({}), json!(finish)));
+    if include_usage {
+        chunks.push(json!({
+            "id": "chatcmpl-mock-stream", "object": "chat.completion.chunk",
+            "created": 1_700_000_000, "model": model, "choices": [],
+            "usage": usage(model, answer.usage),
+        }));
+    }
+    let mut out = String::new();
+    for c in chunks {
+        out.push_str(&format!("data: {c}\n\n"));
+    }
+    out.push_str("data: [DONE]\n\n");
+    out
+}
+
+/// Splits text into word-sized pieces (keeping the spaces), like a token stream.
+fn split(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    for ch in text.chars() {
+        current.push(ch);
+        if ch == ' ' {
+            pieces.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}

@@ -1,0 +1,142 @@
+//! Shared test fixtures: the offline DeepSeek mock, an in-memory span pipeline installed as a
+//! thread-local subscriber, and attribute accessors keyed by `semconv` constants.
+#![allow(dead_code)]
+
+#[path = "../../examples/support/mock_deepseek.rs"]
+pub mod mock_deepseek;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::types::chat::{
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
+};
+use async_openai::Client;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData};
+use mlflow_tracing::{MlflowSpanProcessor, OpenAIClientExt, TracedClient};
+use tracing::subscriber::DefaultGuard;
+use tracing_subscriber::prelude::*;
+
+pub use mock_deepseek::MockDeepSeek;
+
+/// The API key tests use; it must never appear in exported spans.
+pub const SECRET_KEY: &str = "sk-TEST-SECRET-3f9a1c7e5b";
+
+/// Spans recorded in memory by a subscriber local to the current thread.
+pub struct Recorder {
+    exporter: InMemorySpanExporter,
+    provider: SdkTracerProvider,
+    dispatch: tracing::Dispatch,
+    _guard: Option<DefaultGuard>,
+}
+
+impl Recorder {
+    /// Installs the pipeline as this thread's default subscriber.
+    pub fn install() -> Self {
+        let mut rec = Self::detached();
+        rec._guard = Some(tracing::dispatcher::set_default(&rec.dispatch));
+        rec
+    }
+
+    /// The pipeline without installing it (use [`Recorder::dispatch`] with `WithSubscriber`).
+    pub fn detached() -> Self {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(MlflowSpanProcessor::new(SimpleSpanProcessor::new(
+                exporter.clone(),
+            )))
+            .build();
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("test"))
+            .with_filter(mlflow_tracing::default_filter());
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        Self {
+            exporter,
+            provider,
+            dispatch,
+            _guard: None,
+        }
+    }
+
+    pub fn dispatch(&self) -> tracing::Dispatch {
+        self.dispatch.clone()
+    }
+
+    /// Every finished span.
+    pub fn spans(&self) -> Vec<SpanData> {
+        let _ = self.provider.force_flush();
+        self.exporter.get_finished_spans().expect("in-memory spans")
+    }
+
+    /// The finished spans called `name`.
+    pub fn named(&self, name: &str) -> Vec<SpanData> {
+        self.spans().into_iter().filter(|s| s.name == name).collect()
+    }
+
+    /// The only finished span called `name`.
+    pub fn one(&self, name: &str) -> SpanData {
+        let mut spans = self.named(name);
+        assert_eq!(spans.len(), 1, "expected one `{name}` span, got {spans:#?}");
+        spans.remove(0)
+    }
+}
+
+pub fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| &kv.value)
+}
+
+pub fn attr_str(span: &SpanData, key: &str) -> String {
+    match attr(span, key) {
+        Some(Value::String(s)) => s.to_string(),
+        other => panic!("attribute {key} is not a string: {other:?}"),
+    }
+}
+
+pub fn attr_i64(span: &SpanData, key: &str) -> i64 {
+    match attr(span, key) {
+        Some(Value::I64(i)) => *i,
+        other => panic!("attribute {key} is not an int: {other:?}"),
+    }
+}
+
+pub fn attr_json(span: &SpanData, key: &str) -> serde_json::Value {
+    serde_json::from_str(&attr_str(span, key)).unwrap_or_else(|e| panic!("{key} is not JSON: {e}"))
+}
+
+/// A traced client talking to the mock with [`SECRET_KEY`].
+pub fn client(mock: &MockDeepSeek) -> TracedClient<OpenAIConfig> {
+    Client::with_config(config(mock)).traced()
+}
+
+pub fn config(mock: &MockDeepSeek) -> OpenAIConfig {
+    OpenAIConfig::new()
+        .with_api_base(mock.base_url())
+        .with_api_key(SECRET_KEY)
+}
+
+/// The seed's basic request, for `model`.
+pub fn seed_request(model: &str) -> CreateChatCompletionRequest {
+    CreateChatCompletionRequestArgs::default()
+        .model(model)
+        .messages([
+            ChatCompletionRequestSystemMessage::from("You are a helpful assistant.").into(),
+            ChatCompletionRequestUserMessage::from("What is the capital of France?").into(),
+        ])
+        .temperature(0.1)
+        .max_tokens(100u32)
+        .build()
+        .expect("valid request")
+}
+
+/// A request with one user message.
+pub fn ask(model: &str, question: &str) -> CreateChatCompletionRequest {
+    CreateChatCompletionRequestArgs::default()
+        .model(model)
+        .messages([ChatCompletionRequestUserMessage::from(question).into()])
+        .build()
+        .expect("valid request")
+}
