@@ -84,6 +84,7 @@ pub mod semconv;
 mod settings;
 mod span;
 mod span_type;
+mod trace_api;
 mod trace_info;
 
 pub use capture::{CaptureLayer, CaptureService};
@@ -96,6 +97,7 @@ pub use init::{default_filter, init, layer, OtelLayer};
 pub use processor::MlflowSpanProcessor;
 pub use settings::{is_enabled, set_enabled, DEFAULT_MAX_ATTRIBUTE_BYTES};
 pub use span_type::SpanType;
+pub use trace_api::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
 pub use trace_info::{set_session_id, set_trace_name, set_trace_tag, set_user_id};
 
 /// `tracing` target of every span and event this crate emits.

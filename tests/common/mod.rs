@@ -140,3 +140,46 @@ pub fn ask(model: &str, question: &str) -> CreateChatCompletionRequest {
         .build()
         .expect("valid request")
 }
+
+/// The MLflow server the test script started (`MLFLOW_TRACING_TEST_URI`). Without it the e2e
+/// tests are skipped with a message, except under `CI=true`, where that is a failure.
+pub fn mlflow_test_uri() -> Option<String> {
+    match std::env::var("MLFLOW_TRACING_TEST_URI") {
+        Ok(uri) if !uri.is_empty() => Some(uri),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but MLFLOW_TRACING_TEST_URI is not set: run scripts/test.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED: MLFLOW_TRACING_TEST_URI is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+/// Trace ids (`tr-…`) of `experiment_id` matching an MLflow search filter.
+pub async fn search_traces(uri: &str, experiment_id: &str, filter: &str) -> Vec<String> {
+    let body = serde_json::json!({
+        "locations": [{"type": "MLFLOW_EXPERIMENT",
+                       "mlflow_experiment": {"experiment_id": experiment_id}}],
+        "filter": filter,
+        "max_results": 100,
+    });
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(format!("{uri}/api/3.0/mlflow/traces/search"))
+        .json(&body)
+        .send()
+        .await
+        .expect("search request")
+        .json()
+        .await
+        .expect("search JSON");
+    response["traces"]
+        .as_array()
+        .map(|traces| {
+            traces
+                .iter()
+                .filter_map(|t| t["trace_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

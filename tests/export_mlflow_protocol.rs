@@ -1,0 +1,84 @@
+//! `init()` against a scripted MLflow server: the experiment is looked up by name and created,
+//! then spans are POSTed to `/v1/traces` as OTLP protobuf with the experiment header and the
+//! credentials, and no byte of the export holds the LLM API key. (Calls the global `init`, so
+//! it is alone in its test binary.)
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
+    let mlflow = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/mlflow/experiments/get-by-name"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "error_code": "RESOURCE_DOES_NOT_EXIST",
+            "message": "Could not find experiment with name 'DeepSeek'"
+        })))
+        .mount(&mlflow)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/2.0/mlflow/experiments/create"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"experiment_id": "42"})))
+        .mount(&mlflow)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/traces"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&mlflow)
+        .await;
+
+    let guard = mlflow_tracing::init(
+        mlflow_tracing::Config::new()
+            .with_tracking_uri(format!("{}/", mlflow.uri()))
+            .with_experiment_name("DeepSeek")
+            .with_tracking_token("mlflow-token"),
+    )
+    .expect("init");
+    assert_eq!(guard.experiment_id(), Some("42"));
+
+    let mock = MockDeepSeek::start().await;
+    let client = client(&mock);
+    client
+        .chat()
+        .create(seed_request("deepseek-chat"))
+        .await
+        .unwrap();
+    let _ = client
+        .chat()
+        .create(seed_request("deepseek-chat-error-401"))
+        .await;
+    guard.shutdown().expect("export succeeded");
+
+    let requests = mlflow.received_requests().await.unwrap();
+    let create = requests
+        .iter()
+        .find(|r| r.url.path() == "/api/2.0/mlflow/experiments/create")
+        .expect("experiment created");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&create.body).unwrap(),
+        json!({"name": "DeepSeek"})
+    );
+    let exports: Vec<_> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/traces")
+        .collect();
+    assert!(!exports.is_empty(), "spans were exported");
+    let mut all = Vec::new();
+    for export in &exports {
+        assert_eq!(export.headers["content-type"], "application/x-protobuf");
+        assert_eq!(export.headers["x-mlflow-experiment-id"], "42");
+        assert_eq!(export.headers["authorization"], "Bearer mlflow-token");
+        all.extend_from_slice(&export.body);
+    }
+    let contains = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains("Completions"));
+    assert!(contains("CHAT_MODEL"));
+    assert!(contains("The capital of France is Paris."));
+    assert!(contains("AuthenticationError"));
+    assert!(!contains(SECRET_KEY), "the LLM API key was exported");
+}
