@@ -98,10 +98,7 @@ where
 }
 
 /// Wraps the factory so every attempt (retries included) carries the span's `traceparent`.
-fn with_traceparent(
-    factory: HttpRequestFactory,
-    cx: opentelemetry::Context,
-) -> HttpRequestFactory {
+fn with_traceparent(factory: HttpRequestFactory, cx: opentelemetry::Context) -> HttpRequestFactory {
     use opentelemetry::trace::TraceContextExt;
     if !cx.span().span_context().is_valid() {
         return factory;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::semconv::env;
 
 /// Default time the guard waits for the last spans to be exported at shutdown.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of one export request.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -146,12 +146,14 @@ impl Config {
         config.experiment = get(env::MLFLOW_EXPERIMENT_ID)
             .map(Experiment::Id)
             .or_else(|| get(env::MLFLOW_EXPERIMENT_NAME).map(Experiment::Name));
-        config.auth = get(env::MLFLOW_TRACKING_TOKEN).map(Auth::Bearer).or_else(|| {
-            Some(Auth::Basic {
-                username: get(env::MLFLOW_TRACKING_USERNAME)?,
-                password: get(env::MLFLOW_TRACKING_PASSWORD).unwrap_or_default(),
-            })
-        });
+        config.auth = get(env::MLFLOW_TRACKING_TOKEN)
+            .map(Auth::Bearer)
+            .or_else(|| {
+                Some(Auth::Basic {
+                    username: get(env::MLFLOW_TRACKING_USERNAME)?,
+                    password: get(env::MLFLOW_TRACKING_PASSWORD).unwrap_or_default(),
+                })
+            });
         config.otlp_endpoint = get(env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).or_else(|| {
             get(env::OTEL_EXPORTER_OTLP_ENDPOINT)
                 .map(|base| format!("{}/v1/traces", base.trim_end_matches('/')))
@@ -203,7 +205,11 @@ impl Config {
 
     /// Authenticates to MLflow with basic auth.
     /// Env: `MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD`.
-    pub fn with_basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn with_basic_auth(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         self.auth = Some(Auth::Basic {
             username: username.into(),
             password: password.into(),
@@ -238,7 +244,8 @@ impl Config {
         self
     }
 
-    /// How long dropping the guard waits for the last export. Default: 5 s.
+    /// How long dropping the guard waits for the last export. Default: 10 s (a freshly started
+    /// MLflow server can take that long to accept its first spans).
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -333,7 +340,10 @@ mod tests {
             }
         );
         assert_eq!(config.auth(), Some(&Auth::Bearer("tok".into())));
-        assert!(!format!("{config:?}").contains("tok\""), "token leaked in Debug");
+        assert!(
+            !format!("{config:?}").contains("tok\""),
+            "token leaked in Debug"
+        );
     }
 
     #[test]

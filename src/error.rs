@@ -35,7 +35,9 @@ pub enum Error {
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
     /// A global `tracing` subscriber is already installed; use [`crate::layer`] to add ours to it.
-    #[error("a global tracing subscriber is already set; use mlflow_tracing::layer() to compose: {0}")]
+    #[error(
+        "a global tracing subscriber is already set; use mlflow_tracing::layer() to compose: {0}"
+    )]
     SubscriberInit(#[from] tracing_subscriber::util::TryInitError),
     /// Flushing or shutting down the exporter failed (spans may be lost).
     #[error("telemetry flush/shutdown failed: {0}")]

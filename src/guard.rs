@@ -10,7 +10,7 @@ use crate::exporter::Target;
 use crate::init;
 
 /// Returned by [`crate::init`]: dropping it exports the spans still buffered (waiting at most
-/// the configured shutdown timeout, 5 s by default) and shuts the exporter down. With the
+/// the configured shutdown timeout, 10 s by default) and shuts the exporter down. With the
 /// console destination, it then prints the span tree to stderr.
 ///
 /// Bind it for the life of `main`: `let _guard = mlflow_tracing::init(..)?;`. Writing
@@ -24,7 +24,11 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
-    pub(crate) fn new(provider: SdkTracerProvider, target: Target, shutdown_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        provider: SdkTracerProvider,
+        target: Target,
+        shutdown_timeout: Duration,
+    ) -> Self {
         Self {
             provider: Some(provider),
             target,

@@ -8,11 +8,11 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
+use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::filter::{Filtered, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_opentelemetry::OpenTelemetryLayer;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -108,7 +108,10 @@ where
         });
     }
     let (processor, target) = exporter::build(&config)?;
-    let service_name = config.service_name.clone().unwrap_or_else(default_service_name);
+    let service_name = config
+        .service_name
+        .clone()
+        .unwrap_or_else(default_service_name);
     let provider = SdkTracerProvider::builder()
         .with_span_processor(MlflowSpanProcessor::new(processor))
         .with_resource(Resource::builder().with_service_name(service_name).build())

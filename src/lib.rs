@@ -86,19 +86,26 @@ mod span;
 mod span_type;
 mod trace_api;
 mod trace_info;
+mod user_span;
 
 pub use capture::{CaptureLayer, CaptureService};
 pub use chat::TracedChat;
 pub use client::{OpenAIClientExt, TracedClient};
-pub use config::{Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use config::{
+    Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 pub use error::Error;
 pub use guard::TelemetryGuard;
 pub use init::{default_filter, init, layer, OtelLayer};
+pub use mlflow_tracing_macros::trace;
 pub use processor::MlflowSpanProcessor;
 pub use settings::{is_enabled, set_enabled, DEFAULT_MAX_ATTRIBUTE_BYTES};
 pub use span_type::SpanType;
 pub use trace_api::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
 pub use trace_info::{set_session_id, set_trace_name, set_trace_tag, set_user_id};
+#[doc(hidden)]
+pub use user_span::__private;
+pub use user_span::{spawn, with_span, UserSpan};
 
 /// `tracing` target of every span and event this crate emits.
 pub const TARGET: &str = "mlflow_tracing";

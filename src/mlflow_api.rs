@@ -35,7 +35,8 @@ pub(crate) fn validate_tracking_uri(uri: &str) -> Result<(), Error> {
         name: crate::semconv::env::MLFLOW_TRACKING_URI,
         reason,
     };
-    let url = reqwest::Url::parse(uri).map_err(|e| invalid(format!("{uri:?} is not a URL: {e}")))?;
+    let url =
+        reqwest::Url::parse(uri).map_err(|e| invalid(format!("{uri:?} is not a URL: {e}")))?;
     match url.scheme() {
         "http" | "https" => Ok(()),
         other => Err(invalid(format!(
@@ -51,7 +52,9 @@ pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
     } else {
         Err(Error::InvalidConfig {
             name: crate::semconv::env::MLFLOW_EXPERIMENT_ID,
-            reason: format!("{id:?} is not a numeric experiment id (use an experiment name instead)"),
+            reason: format!(
+                "{id:?} is not a numeric experiment id (use an experiment name instead)"
+            ),
         })
     }
 }
@@ -91,7 +94,9 @@ fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String
             Some(auth) => req.header(reqwest::header::AUTHORIZATION, authorization(auth)),
             None => req,
         };
-        let resp = req.send().map_err(|e| fail(format!("cannot reach the server: {e}")))?;
+        let resp = req
+            .send()
+            .map_err(|e| fail(format!("cannot reach the server: {e}")))?;
         let status = resp.status();
         let body: Value = resp.json().unwrap_or(Value::Null);
         Ok::<_, Error>((status, body))
@@ -165,7 +170,9 @@ mod tests {
         assert!(validate_tracking_uri("http://127.0.0.1:5000").is_ok());
         let err = validate_tracking_uri("databricks").unwrap_err().to_string();
         assert!(err.contains("MLFLOW_TRACKING_URI"), "{err}");
-        let err = validate_tracking_uri("file:///tmp/mlruns").unwrap_err().to_string();
+        let err = validate_tracking_uri("file:///tmp/mlruns")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("only http(s)"), "{err}");
         assert!(validate_experiment_id("12").is_ok());
         let err = validate_experiment_id("DeepSeek").unwrap_err().to_string();

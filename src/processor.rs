@@ -78,7 +78,8 @@ impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
 fn finish_root(span: &mut SpanData) {
     let trace_id = span.span_context.trace_id();
     let mut extra: Vec<KeyValue> = trace_info::take(trace_id);
-    let has_name = |attrs: &[KeyValue]| attrs.iter().any(|kv| kv.key.as_str() == mlflow::TRACE_NAME);
+    let has_name =
+        |attrs: &[KeyValue]| attrs.iter().any(|kv| kv.key.as_str() == mlflow::TRACE_NAME);
     if !has_name(&span.attributes) && !has_name(&extra) {
         extra.push(KeyValue::new(mlflow::TRACE_NAME, span.name.to_string()));
     }

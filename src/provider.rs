@@ -113,7 +113,10 @@ mod tests {
         assert_eq!(provider_from_base_url("http://127.0.0.1:8080/v1"), None);
         assert_eq!(provider_from_base_url("not a url"), None);
         // A look-alike host must not match.
-        assert_eq!(provider_from_base_url("https://evilapi.deepseek.com.example"), None);
+        assert_eq!(
+            provider_from_base_url("https://evilapi.deepseek.com.example"),
+            None
+        );
     }
 
     #[test]
@@ -121,7 +124,10 @@ mod tests {
         assert_eq!(provider_from_model("deepseek-chat"), Some("deepseek"));
         assert_eq!(provider_from_model("deepseek-reasoner"), Some("deepseek"));
         assert_eq!(provider_from_model("gpt-4o-mini"), Some("openai"));
-        assert_eq!(provider_from_model("deepseek-ai/DeepSeek-V3"), Some("deepseek"));
+        assert_eq!(
+            provider_from_model("deepseek-ai/DeepSeek-V3"),
+            Some("deepseek")
+        );
         assert_eq!(provider_from_model("llama3"), None);
     }
 

@@ -9,6 +9,8 @@
 //! carries fields the typed structs drop (DeepSeek's `reasoning_content`,
 //! `prompt_cache_hit_tokens`, ...).
 
+use std::borrow::Cow;
+
 use async_openai::error::OpenAIError;
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
@@ -51,7 +53,10 @@ pub(crate) fn request_attributes(
         }
     }
     if let Some(tools) = params.get("tools").filter(|t| !t.is_null()) {
-        attrs.push(KeyValue::new(mlflow::CHAT_TOOLS, capped_json(tools, max_bytes)));
+        attrs.push(KeyValue::new(
+            mlflow::CHAT_TOOLS,
+            capped_json(tools, max_bytes),
+        ));
     }
     if let Some(model) = params.get("model").and_then(Value::as_str) {
         attrs.push(KeyValue::new(gen_ai::REQUEST_MODEL, model.to_owned()));
@@ -184,13 +189,25 @@ impl Usage {
 
     fn attributes(&self, attrs: &mut Vec<KeyValue>) {
         attrs.push(KeyValue::new(mlflow::CHAT_TOKEN_USAGE, self.mlflow_json()));
-        attrs.push(KeyValue::new(gen_ai::USAGE_INPUT_TOKENS, to_i64(self.input)));
-        attrs.push(KeyValue::new(gen_ai::USAGE_OUTPUT_TOKENS, to_i64(self.output)));
+        attrs.push(KeyValue::new(
+            gen_ai::USAGE_INPUT_TOKENS,
+            to_i64(self.input),
+        ));
+        attrs.push(KeyValue::new(
+            gen_ai::USAGE_OUTPUT_TOKENS,
+            to_i64(self.output),
+        ));
         let optional = [
             (gen_ai::USAGE_CACHE_READ_INPUT_TOKENS, self.cache_read),
             (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, self.reasoning),
-            (deepseek::USAGE_PROMPT_CACHE_HIT_TOKENS, self.deepseek_cache_hit),
-            (deepseek::USAGE_PROMPT_CACHE_MISS_TOKENS, self.deepseek_cache_miss),
+            (
+                deepseek::USAGE_PROMPT_CACHE_HIT_TOKENS,
+                self.deepseek_cache_hit,
+            ),
+            (
+                deepseek::USAGE_PROMPT_CACHE_MISS_TOKENS,
+                self.deepseek_cache_miss,
+            ),
         ];
         for (key, value) in optional {
             if let Some(v) = value {
@@ -225,7 +242,10 @@ pub(crate) fn response_attributes(response: &Value, max_bytes: usize) -> Vec<Key
         ));
     }
     if let Some(tier) = text("service_tier") {
-        attrs.push(KeyValue::new(openai::RESPONSE_SERVICE_TIER, tier.to_owned()));
+        attrs.push(KeyValue::new(
+            openai::RESPONSE_SERVICE_TIER,
+            tier.to_owned(),
+        ));
     }
     let choices = response
         .get("choices")
@@ -265,7 +285,7 @@ pub(crate) fn response_attributes(response: &Value, max_bytes: usize) -> Vec<Key
 pub(crate) struct ErrorRecord {
     /// Error class, named like the OpenAI SDKs' exceptions (`AuthenticationError`, ...), which is
     /// what MLflow shows for Python traces.
-    pub(crate) error_type: &'static str,
+    pub(crate) error_type: Cow<'static, str>,
     /// Human-readable message (never a response body, never credentials).
     pub(crate) message: String,
     /// HTTP status of API errors.
@@ -279,37 +299,37 @@ impl ErrorRecord {
             OpenAIError::ApiError(api) => {
                 let status = api.status_code.as_u16();
                 Self {
-                    error_type: api_error_type(status),
+                    error_type: api_error_type(status).into(),
                     message: format!("Error code: {status} - {}", api.api_error),
                     http_status: Some(status),
                 }
             }
             OpenAIError::Reqwest(e) => Self {
                 error_type: if e.is_timeout() {
-                    "APITimeoutError"
+                    "APITimeoutError".into()
                 } else {
-                    "APIConnectionError"
+                    "APIConnectionError".into()
                 },
                 message: e.without_url_ref(),
                 http_status: e.status().map(|s| s.as_u16()),
             },
             OpenAIError::JSONDeserialize(e, _body) => Self {
-                error_type: "JSONDeserializeError",
+                error_type: "JSONDeserializeError".into(),
                 message: e.to_string(),
                 http_status: None,
             },
             OpenAIError::StreamError(e) => Self {
-                error_type: "StreamError",
+                error_type: "StreamError".into(),
                 message: e.to_string(),
                 http_status: None,
             },
             OpenAIError::InvalidArgument(msg) => Self {
-                error_type: "InvalidArgument",
+                error_type: "InvalidArgument".into(),
                 message: msg.clone(),
                 http_status: None,
             },
             other => Self {
-                error_type: "OpenAIError",
+                error_type: "OpenAIError".into(),
                 message: other.to_string(),
                 http_status: None,
             },
@@ -319,7 +339,7 @@ impl ErrorRecord {
     /// Span attributes of the failure (the `exception` event is built by [`Self::event`]).
     pub(crate) fn attributes(&self) -> Vec<KeyValue> {
         let mut attrs = vec![
-            KeyValue::new(otel::ERROR_TYPE, self.error_type),
+            KeyValue::new(otel::ERROR_TYPE, self.error_type.to_string()),
             KeyValue::new(mlflow::SPAN_LOG_LEVEL, mlflow::LOG_LEVEL_ERROR),
         ];
         if let Some(status) = self.http_status {
@@ -334,7 +354,7 @@ impl ErrorRecord {
     /// Attributes of the `exception` span event.
     pub(crate) fn event(&self) -> Vec<KeyValue> {
         vec![
-            KeyValue::new(otel::EXCEPTION_TYPE, self.error_type),
+            KeyValue::new(otel::EXCEPTION_TYPE, self.error_type.to_string()),
             KeyValue::new(otel::EXCEPTION_MESSAGE, self.message.clone()),
         ]
     }
@@ -425,7 +445,10 @@ mod tests {
             seed_request()
         );
         // Bare parameters are typed like autolog's; messages are not copied.
-        assert_eq!(get(&attrs, "model"), Some(&OtelValue::from("deepseek-chat")));
+        assert_eq!(
+            get(&attrs, "model"),
+            Some(&OtelValue::from("deepseek-chat"))
+        );
         assert_eq!(get(&attrs, "temperature"), Some(&OtelValue::F64(0.1)));
         assert_eq!(get(&attrs, "max_tokens"), Some(&OtelValue::I64(100)));
         assert_eq!(get(&attrs, "messages"), None);

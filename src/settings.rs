@@ -49,7 +49,11 @@ pub fn is_enabled() -> bool {
 /// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
 pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
     !matches!(
-        value.as_deref().map(str::trim).map(str::to_ascii_lowercase).as_deref(),
+        value
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("false" | "0" | "off" | "no")
     )
 }

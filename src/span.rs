@@ -109,7 +109,7 @@ impl Drop for ChatCall {
         }
         // The caller dropped the call's future (select!, timeout) before it finished.
         let cancelled = ErrorRecord {
-            error_type: otel::ERROR_TYPE_CANCELLED,
+            error_type: otel::ERROR_TYPE_CANCELLED.into(),
             message: "the call was dropped before it completed".to_owned(),
             http_status: None,
         };

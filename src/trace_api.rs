@@ -169,8 +169,8 @@ pub fn last_trace_id() -> Option<String> {
 /// console destination it is built from the spans kept in memory, with the same aggregation
 /// rules. An OTLP collector cannot be read back ([`Error::NoTrace`]).
 pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
-    let active =
-        init::active().ok_or_else(|| Error::NoTrace("mlflow_tracing::init was not called".into()))?;
+    let active = init::active()
+        .ok_or_else(|| Error::NoTrace("mlflow_tracing::init was not called".into()))?;
     let provider = active.provider.clone();
     let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
     if let Ok(Err(e)) = flushed {
@@ -222,7 +222,8 @@ async fn fetch(uri: &str, headers: &[(String, String)], trace_id: &str) -> Resul
             if trace.info.state != "IN_PROGRESS" || tokio::time::Instant::now() >= deadline {
                 return Ok(trace);
             }
-        } else if status != reqwest::StatusCode::NOT_FOUND || tokio::time::Instant::now() >= deadline
+        } else if status != reqwest::StatusCode::NOT_FOUND
+            || tokio::time::Instant::now() >= deadline
         {
             return Err(rest(format!("{status}: {body}")));
         }
@@ -275,7 +276,9 @@ fn b64_hex(v: &Value) -> Option<String> {
 }
 
 fn span_from_rest(span: &Value) -> TraceSpan {
-    let status_code = span["status"]["code"].as_str().unwrap_or("STATUS_CODE_UNSET");
+    let status_code = span["status"]["code"]
+        .as_str()
+        .unwrap_or("STATUS_CODE_UNSET");
     TraceSpan {
         name: span["name"].as_str().unwrap_or_default().to_owned(),
         span_id: b64_hex(&span["span_id"]).unwrap_or_default(),
@@ -323,7 +326,11 @@ fn any_value(v: &Value) -> Value {
         return as_u64(i)
             .map(Value::from)
             .or_else(|| i.as_i64().map(Value::from))
-            .or_else(|| i.as_str().and_then(|s| s.parse::<i64>().ok()).map(Value::from))
+            .or_else(|| {
+                i.as_str()
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .map(Value::from)
+            })
             .unwrap_or_else(|| i.clone());
     }
     if let Some(d) = v.get("double_value") {
@@ -357,8 +364,9 @@ fn decode_attribute(value: &OtelValue) -> Value {
             Ok(v @ (Value::Object(_) | Value::Array(_) | Value::String(_))) => v,
             _ => Value::String(s.to_string()),
         },
-        OtelValue::Array(a) => serde_json::from_str(&format!("[{}]", quoted_items(a)))
-            .unwrap_or(Value::Null),
+        OtelValue::Array(a) => {
+            serde_json::from_str(&format!("[{}]", quoted_items(a))).unwrap_or(Value::Null)
+        }
         _ => Value::Null,
     }
 }
@@ -371,9 +379,21 @@ fn quoted_items(array: &opentelemetry::Array) -> String {
             .map(|s| Value::String(s.to_string()).to_string())
             .collect::<Vec<_>>()
             .join(","),
-        Array::I64(items) => items.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
-        Array::F64(items) => items.iter().map(f64::to_string).collect::<Vec<_>>().join(","),
-        Array::Bool(items) => items.iter().map(bool::to_string).collect::<Vec<_>>().join(","),
+        Array::I64(items) => items
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Array::F64(items) => items
+            .iter()
+            .map(f64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        Array::Bool(items) => items
+            .iter()
+            .map(bool::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         _ => String::new(),
     }
 }
@@ -435,7 +455,10 @@ pub(crate) fn from_span_data(trace_id: &str, data: &[SpanData]) -> Trace {
     if let Some(root) = root {
         for (k, v) in &root.attributes {
             if let Some(tag) = k.strip_prefix(mlflow::TRACE_TAG_PREFIX) {
-                tags.insert(tag.to_owned(), v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+                tags.insert(
+                    tag.to_owned(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                );
             }
         }
     }
@@ -444,7 +467,8 @@ pub(crate) fn from_span_data(trace_id: &str, data: &[SpanData]) -> Trace {
         Some("ERROR") => "ERROR",
         Some(_) => "OK",
     };
-    let preview = |v: Option<&Value>| v.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+    let preview =
+        |v: Option<&Value>| v.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
     Trace {
         info: TraceInfo {
             trace_id: trace_id.to_owned(),
@@ -464,7 +488,9 @@ fn tree_usage(spans: &[TraceSpan]) -> Option<TokenUsage> {
     let by_id: HashMap<&str, &TraceSpan> = spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
     let mut total: Option<TokenUsage> = None;
     for span in spans {
-        let Some(usage) = span.token_usage() else { continue };
+        let Some(usage) = span.token_usage() else {
+            continue;
+        };
         let mut parent = span.parent_id.as_deref();
         let mut shadowed = false;
         while let Some(id) = parent {
@@ -517,7 +543,12 @@ mod tests {
         assert_eq!(trace.info.state, "OK");
         assert_eq!(
             trace.info.token_usage,
-            Some(TokenUsage { input_tokens: 12, output_tokens: 8, total_tokens: 20, cache_read_input_tokens: None })
+            Some(TokenUsage {
+                input_tokens: 12,
+                output_tokens: 8,
+                total_tokens: 20,
+                cache_read_input_tokens: None
+            })
         );
         assert_eq!(trace.info.tags["mlflow.traceName"], "Completions");
         let span = &trace.spans[0];
@@ -560,7 +591,10 @@ mod tests {
             span("b", Some("root"), Some((39, 8))),
         ];
         let total = tree_usage(&children_only).unwrap();
-        assert_eq!((total.input_tokens, total.output_tokens, total.total_tokens), (84, 22, 106));
+        assert_eq!(
+            (total.input_tokens, total.output_tokens, total.total_tokens),
+            (84, 22, 106)
+        );
         let parent_wins = [
             span("root", None, Some((100, 50))),
             span("a", Some("root"), Some((45, 14))),
@@ -571,9 +605,18 @@ mod tests {
 
     #[test]
     fn attributes_decode_like_the_server() {
-        assert_eq!(decode_attribute(&OtelValue::from("CHAT_MODEL")), json!("CHAT_MODEL"));
-        assert_eq!(decode_attribute(&OtelValue::from("{\"a\":1}")), json!({"a": 1}));
-        assert_eq!(decode_attribute(&OtelValue::from("\"rainy\"")), json!("rainy"));
+        assert_eq!(
+            decode_attribute(&OtelValue::from("CHAT_MODEL")),
+            json!("CHAT_MODEL")
+        );
+        assert_eq!(
+            decode_attribute(&OtelValue::from("{\"a\":1}")),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            decode_attribute(&OtelValue::from("\"rainy\"")),
+            json!("rainy")
+        );
         assert_eq!(decode_attribute(&OtelValue::from("42")), json!("42"));
         assert_eq!(decode_attribute(&OtelValue::I64(42)), json!(42));
     }

@@ -3,8 +3,8 @@
 mod common;
 
 use async_openai::types::chat::{
-    ChatCompletionTool, ChatCompletionTools, CreateChatCompletionRequestArgs, FunctionObjectArgs,
-    ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionTools,
+    CreateChatCompletionRequestArgs, FunctionObjectArgs,
 };
 use async_openai::Client;
 use common::*;
@@ -68,7 +68,10 @@ async fn seed_basic_call_is_one_chat_model_span() {
     assert_eq!(attr_str(&span, gen_ai::OPERATION_NAME), "chat");
     assert_eq!(attr_str(&span, gen_ai::PROVIDER_NAME), "deepseek");
     assert_eq!(attr_str(&span, gen_ai::REQUEST_MODEL), "deepseek-chat");
-    assert_eq!(attr(&span, gen_ai::REQUEST_TEMPERATURE), Some(&Value::F64(0.1)));
+    assert_eq!(
+        attr(&span, gen_ai::REQUEST_TEMPERATURE),
+        Some(&Value::F64(0.1))
+    );
     assert_eq!(attr_i64(&span, gen_ai::REQUEST_MAX_TOKENS), 100);
     assert_eq!(attr_str(&span, gen_ai::RESPONSE_ID), "chatcmpl-mock-1");
     assert_eq!(attr_str(&span, gen_ai::RESPONSE_MODEL), "deepseek-chat");
@@ -76,7 +79,9 @@ async fn seed_basic_call_is_one_chat_model_span() {
     assert_eq!(attr_i64(&span, gen_ai::USAGE_OUTPUT_TOKENS), 8);
     assert_eq!(
         attr(&span, gen_ai::RESPONSE_FINISH_REASONS),
-        Some(&Value::Array(vec![opentelemetry::StringValue::from("stop")].into()))
+        Some(&Value::Array(
+            vec![opentelemetry::StringValue::from("stop")].into()
+        ))
     );
     assert_eq!(attr_str(&span, otel::SERVER_ADDRESS), "127.0.0.1");
 }
@@ -208,10 +213,7 @@ async fn nests_under_the_current_span_and_propagates_traceparent() {
     let parent = rec.one("run_agent");
     let chat = rec.one("Completions");
     assert_eq!(chat.parent_span_id, parent.span_context.span_id());
-    assert_eq!(
-        chat.span_context.trace_id(),
-        parent.span_context.trace_id()
-    );
+    assert_eq!(chat.span_context.trace_id(), parent.span_context.trace_id());
     // Only the root names the trace.
     assert_eq!(attr(&chat, mlflow::TRACE_NAME), None);
     assert_eq!(attr_str(&parent, mlflow::TRACE_NAME), "run_agent");

@@ -13,7 +13,9 @@ async fn join_gives_each_call_its_own_span() {
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);
     let (a, b) = tokio::join!(
-        client.chat().create(ask("deepseek-chat", "What is the capital of France?")),
+        client
+            .chat()
+            .create(ask("deepseek-chat", "What is the capital of France?")),
         client.chat().create(ask("deepseek-reasoner", "Say hello")),
     );
     assert!(a.is_ok() && b.is_ok());
@@ -26,7 +28,9 @@ async fn join_gives_each_call_its_own_span() {
         // Each span's output answers its own input.
         assert_eq!(inputs["model"], outputs["model"]);
         let question = inputs["messages"][0]["content"].as_str().unwrap();
-        let answer = outputs["choices"][0]["message"]["content"].as_str().unwrap();
+        let answer = outputs["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap();
         if question.contains("France") {
             assert_eq!(answer, "The capital of France is Paris.");
         } else {
@@ -49,7 +53,11 @@ async fn spawned_calls_nest_under_their_own_parents() {
     for i in 0..8 {
         let client = client.clone();
         let task = async move {
-            let model = if i % 2 == 0 { "deepseek-chat" } else { "deepseek-reasoner" };
+            let model = if i % 2 == 0 {
+                "deepseek-chat"
+            } else {
+                "deepseek-reasoner"
+            };
             async { client.chat().create(ask(model, "hi")).await.unwrap() }
                 .instrument(tracing::info_span!("request", i))
                 .await;
@@ -70,7 +78,11 @@ async fn spawned_calls_nest_under_their_own_parents() {
             .expect("each chat span has a request parent");
         assert_eq!(parent.span_context.trace_id(), chat.span_context.trace_id());
         let i = attr(parent, "i").unwrap().as_str().parse::<i64>().unwrap();
-        let expected = if i % 2 == 0 { "deepseek-chat" } else { "deepseek-reasoner" };
+        let expected = if i % 2 == 0 {
+            "deepseek-chat"
+        } else {
+            "deepseek-reasoner"
+        };
         assert_eq!(attr_str(chat, mlflow::LLM_MODEL), expected);
     }
 }

@@ -24,7 +24,10 @@ async fn switch_turns_tracing_off_and_on() {
     );
     assert!(rec.spans().is_empty(), "no span while disabled");
     // No traceparent either: the HTTP layer is bypassed for untraced calls.
-    assert!(mock.requests().await[0].headers.get("traceparent").is_none());
+    assert!(mock.requests().await[0]
+        .headers
+        .get("traceparent")
+        .is_none());
 
     mlflow_tracing::set_enabled(true);
     client

@@ -21,7 +21,10 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
             .with_shutdown_timeout(Duration::from_secs(30)),
     )
     .expect("init against the real MLflow");
-    let experiment_id = guard.experiment_id().expect("experiment created").to_owned();
+    let experiment_id = guard
+        .experiment_id()
+        .expect("experiment created")
+        .to_owned();
 
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);
@@ -64,8 +67,14 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
     assert_eq!(span.name, "Completions");
     assert_eq!(span.status, "OK");
     assert_eq!(span.span_type(), Some("CHAT_MODEL"));
-    assert_eq!(span.attribute("mlflow.message.format"), Some(&json!("openai")));
-    assert_eq!(span.attribute("mlflow.llm.model"), Some(&json!("deepseek-chat")));
+    assert_eq!(
+        span.attribute("mlflow.message.format"),
+        Some(&json!("openai"))
+    );
+    assert_eq!(
+        span.attribute("mlflow.llm.model"),
+        Some(&json!("deepseek-chat"))
+    );
     assert_eq!(span.attribute("max_tokens"), Some(&json!(100)));
     assert_eq!(span.attribute("temperature"), Some(&json!(0.1)));
     assert_eq!(
@@ -93,7 +102,10 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
         .iter()
         .find(|e| e.name == "exception")
         .expect("exception event");
-    assert_eq!(exception.attributes["exception.type"], "AuthenticationError");
+    assert_eq!(
+        exception.attributes["exception.type"],
+        "AuthenticationError"
+    );
     assert!(exception.attributes["exception.message"]
         .as_str()
         .unwrap()

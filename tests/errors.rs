@@ -108,7 +108,10 @@ async fn connection_refused() {
         .chat()
         .create(seed_request("deepseek-chat"))
         .await;
-    assert!(matches!(result, Err(OpenAIError::Reqwest(ref e)) if e.is_connect()), "{result:?}");
+    assert!(
+        matches!(result, Err(OpenAIError::Reqwest(ref e)) if e.is_connect()),
+        "{result:?}"
+    );
     let span = rec.one("Completions");
     assert_failed(&span, "APIConnectionError");
     let (_, message) = exception(&span);
@@ -127,7 +130,10 @@ async fn http_timeout() {
         .chat()
         .create(seed_request("deepseek-chat-slow"))
         .await;
-    assert!(matches!(result, Err(OpenAIError::Reqwest(ref e)) if e.is_timeout()), "{result:?}");
+    assert!(
+        matches!(result, Err(OpenAIError::Reqwest(ref e)) if e.is_timeout()),
+        "{result:?}"
+    );
     assert_failed(&rec.one("Completions"), "APITimeoutError");
 }
 
@@ -153,7 +159,10 @@ async fn invalid_argument_from_async_openai_is_recorded() {
     let mut request = seed_request("deepseek-chat");
     request.stream = Some(true); // create() refuses streaming requests
     let result = client(&mock).chat().create(request).await;
-    assert!(matches!(result, Err(OpenAIError::InvalidArgument(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(OpenAIError::InvalidArgument(_))),
+        "{result:?}"
+    );
     assert_failed(&rec.one("Completions"), "InvalidArgument");
     assert!(mock.requests().await.is_empty(), "nothing was sent");
 }

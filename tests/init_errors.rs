@@ -42,7 +42,10 @@ fn unreachable_server_when_resolving_a_name() {
     .expect("an error");
     assert!(matches!(err, Error::Experiment { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("DeepSeek") && msg.contains("cannot reach"), "{msg}");
+    assert!(
+        msg.contains("DeepSeek") && msg.contains("cannot reach"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -51,5 +54,8 @@ fn bad_env_value_is_named() {
         (k == "MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES").then(|| "huge".to_owned())
     });
     let msg = init_error(config);
-    assert!(msg.contains("MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES") && msg.contains("huge"), "{msg}");
+    assert!(
+        msg.contains("MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES") && msg.contains("huge"),
+        "{msg}"
+    );
 }

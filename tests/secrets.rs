@@ -37,7 +37,13 @@ async fn no_secret_in_any_exported_span() {
     let spans = rec.spans();
     assert_eq!(spans.len(), 5);
     let dump = format!("{spans:?}");
-    for secret in [SECRET_KEY, "hunter2-PASSWORD", "Bearer", "authorization", "Authorization"] {
+    for secret in [
+        SECRET_KEY,
+        "hunter2-PASSWORD",
+        "Bearer",
+        "authorization",
+        "Authorization",
+    ] {
         assert!(!dump.contains(secret), "`{secret}` leaked into a span");
     }
     // The key did reach the server, so the check above is meaningful.

@@ -11,10 +11,12 @@ use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
 };
 use async_openai::Client;
+use mlflow_tracing::{MlflowSpanProcessor, OpenAIClientExt, TracedClient};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Value;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData};
-use mlflow_tracing::{MlflowSpanProcessor, OpenAIClientExt, TracedClient};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData,
+};
 use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::prelude::*;
 
@@ -71,7 +73,10 @@ impl Recorder {
 
     /// The finished spans called `name`.
     pub fn named(&self, name: &str) -> Vec<SpanData> {
-        self.spans().into_iter().filter(|s| s.name == name).collect()
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
     }
 
     /// The only finished span called `name`.
