@@ -150,6 +150,27 @@ impl Trace {
         self.spans.iter().find(|s| s.parent_id.is_none())
     }
 
+    /// Span names as MLflow displays them, in span order: a name used by several spans gets
+    /// `_1`, `_2`, ... in start order (`Completions_1`, `Completions_2`).
+    pub fn display_names(&self) -> Vec<String> {
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for span in &self.spans {
+            *count.entry(span.name.as_str()).or_default() += 1;
+        }
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        self.spans
+            .iter()
+            .map(|span| {
+                if count[span.name.as_str()] == 1 {
+                    return span.name.clone();
+                }
+                let n = seen.entry(span.name.as_str()).or_default();
+                *n += 1;
+                format!("{}_{n}", span.name)
+            })
+            .collect()
+    }
+
     /// Spans with this name (as recorded, before MLflow's `_1`, `_2` display suffixes).
     pub fn spans_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TraceSpan> {
         self.spans.iter().filter(move |s| s.name == name)

@@ -62,9 +62,24 @@ impl Respond for Responder {
 fn respond_to(body: &Value) -> ResponseTemplate {
     let model = body["model"].as_str().unwrap_or("deepseek-chat").to_owned();
     for (marker, status, kind, message) in [
-        ("error-401", 401, "authentication_error", "Authentication Fails, Your api key: ****cdef is invalid"),
-        ("error-429", 429, "rate_limit_error", "Rate limit reached for requests"),
-        ("error-500", 500, "server_error", "The server had an error while processing your request"),
+        (
+            "error-401",
+            401,
+            "authentication_error",
+            "Authentication Fails, Your api key: ****cdef is invalid",
+        ),
+        (
+            "error-429",
+            429,
+            "rate_limit_error",
+            "Rate limit reached for requests",
+        ),
+        (
+            "error-500",
+            500,
+            "server_error",
+            "The server had an error while processing your request",
+        ),
     ] {
         if model.contains(marker) {
             return ResponseTemplate::new(status).set_body_json(json!({
@@ -125,7 +140,11 @@ fn plan(body: &Value) -> Answer {
         };
     }
     if body["tools"].as_array().is_some_and(|t| !t.is_empty()) {
-        let city = if last_user.contains("Tokyo") { "Tokyo" } else { "Paris" };
+        let city = if last_user.contains("Tokyo") {
+            "Tokyo"
+        } else {
+            "Paris"
+        };
         return Answer {
             content: None,
             reasoning,
@@ -195,7 +214,10 @@ fn sse(model: &str, answer: &Answer, include_usage: bool) -> String {
             "choices": [{ "index": 0, "delta": delta, "logprobs": null, "finish_reason": finish }]
         })
     };
-    let mut chunks = vec![chunk(json!({ "role": "assistant", "content": "" }), Value::Null)];
+    let mut chunks = vec![chunk(
+        json!({ "role": "assistant", "content": "" }),
+        Value::Null,
+    )];
     if let Some(reasoning) = &answer.reasoning {
         for piece in split(reasoning) {
             chunks.push(chunk(json!({ "reasoning_content": piece }), Value::Null));

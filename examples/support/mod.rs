@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod mock_deepseek;
+pub mod weather_agent;
 
 use async_openai::{config::OpenAIConfig, Client};
 use mlflow_tracing::{Config, OpenAIClientExt, TracedClient};
@@ -32,7 +33,10 @@ pub async fn deepseek() -> DeepSeek {
         Ok(key) if !key.is_empty() => {
             let base = std::env::var("DEEPSEEK_BASE_URL")
                 .unwrap_or_else(|_| "https://api.deepseek.com".into());
-            (OpenAIConfig::new().with_api_base(base).with_api_key(key), None)
+            (
+                OpenAIConfig::new().with_api_base(base).with_api_key(key),
+                None,
+            )
         }
         _ => {
             let mock = MockDeepSeek::start().await;

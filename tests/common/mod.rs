@@ -4,6 +4,8 @@
 
 #[path = "../../examples/support/mock_deepseek.rs"]
 pub mod mock_deepseek;
+#[path = "../../examples/support/weather_agent.rs"]
+pub mod weather_agent;
 
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
