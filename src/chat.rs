@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_openai::config::Config;
 use async_openai::error::OpenAIError;
-use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use async_openai::types::chat::{
+    ChatCompletionResponseStream, CreateChatCompletionRequest, CreateChatCompletionResponse,
+};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -13,6 +15,7 @@ use crate::capture::{self, BodySink};
 use crate::client::TracedClient;
 use crate::settings;
 use crate::span::ChatCall;
+use crate::stream::{StreamSink, TracedStream, TypedFallback};
 
 /// Largest response body kept to read provider extras from; larger ones fall back to the
 /// typed response.
@@ -67,6 +70,64 @@ impl<'c, C: Config> TracedChat<'c, C> {
             Err(error) => call.fail(error),
         }
         result
+    }
+}
+
+impl<C: Config> TracedChat<'_, C> {
+    /// Creates a streamed chat completion, exactly like async-openai's `Chat::create_stream`,
+    /// with one `Completions` span owning the whole stream.
+    ///
+    /// The span closes once: when the stream ends, or (marked cancelled, partial output kept)
+    /// when it or this future is dropped early. Content, DeepSeek `reasoning_content` and
+    /// tool-call fragments are rebuilt into a `chat.completion` for `mlflow.spanOutputs`; each
+    /// chunk becomes an `mlflow.chunk.item.N` event (first 100 and last 20 by default).
+    ///
+    /// When the request does not set `stream_options.include_usage`, the tracer sets it so the
+    /// span gets token usage, and swallows the extra usage-only chunk: the caller sees the same
+    /// chunks as without tracing. Turn that off with [`crate::Config::with_stream_usage`].
+    pub async fn create_stream(
+        self,
+        mut request: CreateChatCompletionRequest,
+    ) -> Result<ChatCompletionResponseStream, OpenAIError> {
+        let chat = self.client.inner().chat();
+        if !settings::is_enabled() {
+            return chat.create_stream(request).await;
+        }
+        let start = std::time::Instant::now();
+        // What async-openai sends (set here too, so the span shows it and `byot` builds,
+        // which skip that step, still stream).
+        if request.stream.is_none() {
+            request.stream = Some(true);
+        }
+        let call = ChatCall::start(&request, self.client.meta(), true);
+        if call.is_disabled() {
+            return chat.create_stream(request).await;
+        }
+        let wants_usage = request.stream_options.and_then(|o| o.include_usage);
+        let injected = wants_usage.is_none() && settings::stream_usage();
+        if injected {
+            let mut options = request.stream_options.unwrap_or_default();
+            options.include_usage = Some(true);
+            request.stream_options = Some(options);
+        }
+        let sink = StreamSink::new(start);
+        let result = capture::with_sink(sink.clone(), chat.create_stream(request))
+            .instrument(call.span().clone())
+            .await;
+        match result {
+            Ok(stream) => {
+                let stream = if sink.is_captured() {
+                    stream
+                } else {
+                    TypedFallback::wrap(stream, sink.clone())
+                };
+                Ok(Box::pin(TracedStream::new(stream, call, sink, injected)))
+            }
+            Err(error) => {
+                call.fail(&error);
+                Err(error)
+            }
+        }
     }
 }
 

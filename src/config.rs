@@ -87,6 +87,8 @@ pub struct Config {
     pub(crate) max_attribute_bytes: Option<usize>,
     pub(crate) provider: Option<String>,
     pub(crate) enabled: Option<bool>,
+    pub(crate) stream_usage: Option<bool>,
+    pub(crate) chunk_events: Option<(usize, usize)>,
     /// Environment values that could not be parsed; reported by `init`.
     pub(crate) invalid: Vec<(&'static str, String)>,
 }
@@ -113,6 +115,8 @@ impl Config {
             max_attribute_bytes: None,
             provider: None,
             enabled: None,
+            stream_usage: None,
+            chunk_events: None,
             invalid: Vec::new(),
         }
     }
@@ -132,6 +136,7 @@ impl Config {
     /// | `MLFLOW_TRACING_ENABLED` | `false` turns LLM-call tracing off |
     /// | `MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES` | attribute size cap (default 131072) |
     /// | `MLFLOW_TRACING_PROVIDER` | provider name override |
+    /// | `MLFLOW_TRACING_STREAM_USAGE` | `false`: do not add `stream_options.include_usage` |
     ///
     /// With none of the destination variables set, spans are printed to the console.
     pub fn from_env() -> Self {
@@ -162,6 +167,9 @@ impl Config {
         config.provider = get(env::MLFLOW_TRACING_PROVIDER);
         if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
             config.enabled = Some(crate::settings::enabled_from_env(Some(raw)));
+        }
+        if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
+            config.stream_usage = Some(crate::settings::enabled_from_env(Some(raw)));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES) {
             match raw.trim().parse::<usize>() {
@@ -275,6 +283,22 @@ impl Config {
     /// Env: `MLFLOW_TRACING_ENABLED`. Default: on.
     pub fn with_enabled(mut self, enabled: bool) -> Self {
         self.enabled = Some(enabled);
+        self
+    }
+
+    /// Whether streamed calls that did not ask for usage get `stream_options.include_usage`
+    /// added, so their spans have token usage. The extra usage-only chunk is recorded and not
+    /// handed to the caller. Turn off for servers that reject `stream_options`.
+    /// Env: `MLFLOW_TRACING_STREAM_USAGE`. Default: on.
+    pub fn with_stream_usage(mut self, inject: bool) -> Self {
+        self.stream_usage = Some(inject);
+        self
+    }
+
+    /// How many `mlflow.chunk.item.N` events a streamed call keeps: the first `head` and the
+    /// last `tail` chunks (a 10k-chunk answer cannot blow up its span). Default: 100 and 20.
+    pub fn with_stream_chunk_events(mut self, head: usize, tail: usize) -> Self {
+        self.chunk_events = Some((head, tail));
         self
     }
 

@@ -108,12 +108,18 @@ where
         });
     }
     let (processor, target) = exporter::build(&config)?;
+    let (head, tail) = config
+        .chunk_events
+        .unwrap_or(settings::DEFAULT_CHUNK_EVENTS);
+    // Room for every kept chunk event plus the exception event.
+    let max_events = u32::try_from(head + tail + 8).unwrap_or(u32::MAX).max(128);
     let service_name = config
         .service_name
         .clone()
         .unwrap_or_else(default_service_name);
     let provider = SdkTracerProvider::builder()
         .with_span_processor(MlflowSpanProcessor::new(processor))
+        .with_max_events_per_span(max_events)
         .with_resource(Resource::builder().with_service_name(service_name).build())
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
@@ -127,6 +133,12 @@ where
         settings::set_max_attribute_bytes(max);
     }
     settings::set_provider(config.provider.clone());
+    if let Some(inject) = config.stream_usage {
+        settings::set_stream_usage(inject);
+    }
+    if let Some((head, tail)) = config.chunk_events {
+        settings::set_chunk_events(head, tail);
+    }
 
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Active {
         provider: provider.clone(),

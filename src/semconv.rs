@@ -116,6 +116,8 @@ pub mod gen_ai {
     pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
     /// Reasoning tokens within the completion (int).
     pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// Seconds from the request to the first streamed chunk (double).
+    pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
     /// Conversation (session) id.
     pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
     /// Value of [`OPERATION_NAME`] for chat completions.
@@ -140,6 +142,31 @@ pub mod deepseek {
     pub const USAGE_PROMPT_CACHE_MISS_TOKENS: &str = "deepseek.usage.prompt_cache_miss_tokens";
     /// `choices[0].message.reasoning_content` of `deepseek-reasoner` (string, capped).
     pub const REASONING_CONTENT: &str = "deepseek.reasoning_content";
+}
+
+/// This crate's own keys, for facts no convention names yet (streaming detail).
+pub mod tracer {
+    /// Whether the call ran to its end (bool): `false` for a stream dropped early, cut off
+    /// before `[DONE]`, or a call whose future was dropped.
+    pub const COMPLETED: &str = "mlflow_tracing.completed";
+    /// Where the token usage came from: [`USAGE_SOURCE_PROVIDER`] or [`USAGE_SOURCE_ABSENT`].
+    pub const USAGE_SOURCE: &str = "mlflow_tracing.usage.source";
+    /// Usage reported by the provider.
+    pub const USAGE_SOURCE_PROVIDER: &str = "provider";
+    /// No usage was reported.
+    pub const USAGE_SOURCE_ABSENT: &str = "absent";
+    /// Whether the tracer added `stream_options.include_usage` to the request (bool).
+    pub const STREAM_USAGE_INJECTED: &str = "mlflow_tracing.stream.usage_injected";
+    /// Chunks received from the server (int), the usage-only chunk included.
+    pub const STREAM_CHUNKS: &str = "mlflow_tracing.stream.chunks";
+    /// Chunks handed to the caller (int).
+    pub const STREAM_CHUNKS_CONSUMED: &str = "mlflow_tracing.stream.chunks_consumed";
+    /// Seconds from the request to the first content token (double).
+    pub const TIME_TO_FIRST_CONTENT: &str = "mlflow_tracing.stream.time_to_first_content";
+    /// Seconds from the request to the first reasoning token (double, DeepSeek reasoner).
+    pub const TIME_TO_FIRST_REASONING: &str = "mlflow_tracing.stream.time_to_first_reasoning";
+    /// Seconds from the request to the first tool-call delta (double).
+    pub const TIME_TO_FIRST_TOOL_CALL: &str = "mlflow_tracing.stream.time_to_first_tool_call";
 }
 
 /// General OpenTelemetry keys (stable semantic conventions) and the `otel.*` fields that
@@ -193,6 +220,8 @@ pub mod env {
     pub const MLFLOW_TRACING_ENABLED: &str = "MLFLOW_TRACING_ENABLED";
     /// Largest attribute value in bytes before it is truncated (JSON stays valid).
     pub const MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES: &str = "MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES";
+    /// `false` stops the tracer from adding `stream_options.include_usage` to streamed calls.
+    pub const MLFLOW_TRACING_STREAM_USAGE: &str = "MLFLOW_TRACING_STREAM_USAGE";
     /// Overrides the detected `gen_ai.provider.name` / `mlflow.llm.provider`.
     pub const MLFLOW_TRACING_PROVIDER: &str = "MLFLOW_TRACING_PROVIDER";
 }

@@ -16,6 +16,13 @@ const OFF: u8 = 2;
 static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
 static MAX_ATTRIBUTE_BYTES: AtomicUsize = AtomicUsize::new(0);
 static PROVIDER: RwLock<Option<String>> = RwLock::new(None);
+static STREAM_USAGE: AtomicU8 = AtomicU8::new(ON);
+static CHUNK_EVENTS_HEAD: AtomicUsize = AtomicUsize::new(DEFAULT_CHUNK_EVENTS.0);
+static CHUNK_EVENTS_TAIL: AtomicUsize = AtomicUsize::new(DEFAULT_CHUNK_EVENTS.1);
+
+/// Default number of `mlflow.chunk.item.N` events kept per streamed call: the first 100 and
+/// the last 20 chunks (the SDK keeps at most 128 events per span unless raised).
+pub const DEFAULT_CHUNK_EVENTS: (usize, usize) = (100, 20);
 
 /// Turns tracing of LLM calls (and [`macro@crate::trace`] spans) on or off at runtime, like
 /// `mlflow.openai.autolog(disable=True)`. While off, traced calls go straight to async-openai
@@ -77,6 +84,28 @@ pub(crate) fn set_provider(provider: Option<String>) {
 /// Provider override from [`crate::Config::with_provider`].
 pub(crate) fn provider() -> Option<String> {
     PROVIDER.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+pub(crate) fn set_stream_usage(inject: bool) {
+    STREAM_USAGE.store(if inject { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// Whether streamed calls get `stream_options.include_usage` added.
+pub(crate) fn stream_usage() -> bool {
+    STREAM_USAGE.load(Ordering::Relaxed) == ON
+}
+
+pub(crate) fn set_chunk_events(head: usize, tail: usize) {
+    CHUNK_EVENTS_HEAD.store(head, Ordering::Relaxed);
+    CHUNK_EVENTS_TAIL.store(tail, Ordering::Relaxed);
+}
+
+/// How many chunk events to keep: (first, last).
+pub(crate) fn chunk_events() -> (usize, usize) {
+    (
+        CHUNK_EVENTS_HEAD.load(Ordering::Relaxed),
+        CHUNK_EVENTS_TAIL.load(Ordering::Relaxed),
+    )
 }
 
 #[cfg(test)]

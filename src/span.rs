@@ -10,7 +10,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::client::ClientMeta;
 use crate::record::{self, ErrorRecord};
-use crate::semconv::otel;
+use crate::semconv::{mlflow, otel, tracer};
 use crate::settings;
 
 /// Sets every attribute on a `tracing` span through the OpenTelemetry layer.
@@ -92,6 +92,32 @@ impl ChatCall {
         self.span.set_status(Status::Ok);
     }
 
+    /// Records the end of a streamed call: the rebuilt completion (if any chunk arrived), the
+    /// streaming attributes, and the failure, if any.
+    pub(crate) fn finish_stream(
+        mut self,
+        completion: Option<&Value>,
+        extra: Vec<KeyValue>,
+        failure: Option<&ErrorRecord>,
+    ) {
+        self.finished = true;
+        if self.span.is_disabled() {
+            return;
+        }
+        let mut attrs = completion
+            .map(|c| record::response_attributes(c, settings::max_attribute_bytes()))
+            .unwrap_or_default();
+        if failure.is_some() {
+            attrs.retain(|kv| kv.key.as_str() != mlflow::SPAN_LOG_LEVEL);
+        }
+        attrs.extend(extra);
+        set_attributes(&self.span, attrs);
+        match failure {
+            Some(failure) => record_error(&self.span, failure),
+            None => self.span.set_status(Status::Ok),
+        }
+    }
+
     /// Records a failed call.
     pub(crate) fn fail(mut self, error: &OpenAIError) {
         self.finished = true;
@@ -114,5 +140,6 @@ impl Drop for ChatCall {
             http_status: None,
         };
         record_error(&self.span, &cancelled);
+        self.span.set_attribute(tracer::COMPLETED, false);
     }
 }

@@ -10,7 +10,10 @@
 //! - `stream: true` → server-sent events, split into chunks; a usage chunk only with
 //!   `stream_options.include_usage`;
 //! - `deepseek-reasoner` → `reasoning_content` besides the answer;
-//! - models starting with `deepseek` → DeepSeek's `prompt_cache_hit_tokens` / `miss` usage extras.
+//! - models starting with `deepseek` → DeepSeek's `prompt_cache_hit_tokens` / `miss` usage extras;
+//! - streams only: `long` → 300 content chunks; `cumulative` → usage on every chunk;
+//!   `midstream-error` → an undecodable chunk after two content chunks; `truncated` → the body
+//!   ends after two content chunks, without `[DONE]`.
 //!
 //! Token counts: plain chat 12/8/20; tool-call request 45/14/59 and the answer after the tool
 //! 39/8/47 (the seed's numbers); streams 9/6/15.
@@ -152,7 +155,9 @@ fn plan(body: &Value) -> Answer {
             usage: (45, 14),
         };
     }
-    let content = if last_user.contains("capital of France") {
+    let content = if model.contains("long") {
+        "word ".repeat(300)
+    } else if last_user.contains("capital of France") {
         "The capital of France is Paris.".to_owned()
     } else {
         "Hello from the mock DeepSeek server.".to_owned()
@@ -246,6 +251,14 @@ fn sse(model: &str, answer: &Answer, include_usage: bool) -> String {
         "stop"
     };
     chunks.push(chunk(json!({}), json!(finish)));
+    if model.contains("cumulative") {
+        // Usage so far on every chunk, as some OpenAI-compatible servers send it.
+        let n = chunks.len() as u64;
+        for (i, c) in chunks.iter_mut().enumerate() {
+            let done = (i as u64 + 1) * answer.usage.1 / n;
+            c["usage"] = usage(model, (answer.usage.0, done));
+        }
+    }
     if include_usage {
         chunks.push(json!({
             "id": "chatcmpl-mock-stream", "object": "chat.completion.chunk",
@@ -254,7 +267,13 @@ fn sse(model: &str, answer: &Answer, include_usage: bool) -> String {
         }));
     }
     let mut out = String::new();
-    for c in chunks {
+    for (i, c) in chunks.iter().enumerate() {
+        if i == 3 && model.contains("midstream-error") {
+            out.push_str("data: {\"choices\": [oops\n\n");
+        }
+        if i == 3 && model.contains("truncated") {
+            return out;
+        }
         out.push_str(&format!("data: {c}\n\n"));
     }
     out.push_str("data: [DONE]\n\n");
