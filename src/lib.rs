@@ -110,3 +110,47 @@ pub use user_span::{spawn, with_span, UserSpan};
 
 /// `tracing` target of every span and event this crate emits.
 pub const TARGET: &str = "mlflow_tracing";
+
+/// Internals exposed for the benchmarks in `benches/`. Not public API.
+#[doc(hidden)]
+pub mod __bench {
+    use serde_json::Value;
+
+    /// Request + response mapping of one chat call (what a traced `create` adds besides the
+    /// span itself).
+    pub fn map_call(request: &Value, response: &Value) -> usize {
+        let max = crate::settings::max_attribute_bytes();
+        crate::record::request_attributes(request, "deepseek", false, max).len()
+            + crate::record::response_attributes(response, max).len()
+    }
+
+    /// A stream aggregator, fed chunk by chunk as SSE bytes.
+    #[derive(Debug)]
+    pub struct Stream(crate::stream::Aggregator);
+
+    impl Stream {
+        /// A fresh aggregator with the default chunk-event caps.
+        pub fn new() -> Self {
+            Self(crate::stream::Aggregator::new(
+                std::time::Instant::now(),
+                crate::settings::DEFAULT_CHUNK_EVENTS,
+            ))
+        }
+
+        /// Feeds SSE bytes.
+        pub fn feed(&mut self, bytes: &[u8]) {
+            self.0.feed(bytes);
+        }
+
+        /// The rebuilt completion.
+        pub fn completion(&self) -> Value {
+            self.0.completion()
+        }
+    }
+
+    impl Default for Stream {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+}

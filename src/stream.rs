@@ -143,6 +143,14 @@ pub(crate) struct Aggregator {
     tail: VecDeque<(SystemTime, usize, String)>,
 }
 
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("chunks", &self.chunks)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Aggregator {
     pub(crate) fn new(start: Instant, (head_cap, tail_cap): (usize, usize)) -> Self {
         Self {
