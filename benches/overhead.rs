@@ -73,19 +73,21 @@ fn time(reps: usize, iters: usize, mut f: impl FnMut()) -> Duration {
     samples[samples.len() / 2]
 }
 
-async fn time_async<F, Fut>(reps: usize, iters: usize, mut f: F) -> Duration
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut samples = Vec::new();
-    for _ in 0..reps {
-        let start = Instant::now();
-        for _ in 0..iters {
-            f().await;
-        }
-        samples.push(start.elapsed() / iters as u32);
-    }
+/// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: u64 = [11, 12] // utime, stime (fields 14, 15, counted after the command name)
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
 }
@@ -116,58 +118,100 @@ async fn main() {
     let d = time(7, n, || {
         std::hint::black_box(mlflow_tracing::__bench::map_call(&request, &response));
     });
-    bench.row("mapping (request + response → attributes)", d, "pure, per call");
+    bench.row(
+        "mapping (request + response → attributes)",
+        d,
+        "pure, per call",
+    );
 
-    // Whole calls against a local mock.
+    // One chat span opened and finished, no HTTP, with the in-memory pipeline.
+    {
+        let _rec = Recorder::install();
+        let req = seed_request("deepseek-chat");
+        let d = time(5, bench.iterations(5_000), || {
+            mlflow_tracing::__bench::span_call(&req, &response);
+        });
+        bench.row(
+            "chat span, no HTTP (in-memory exporter)",
+            d,
+            "span + all attributes + export",
+        );
+    }
+    {
+        let d = time(5, bench.iterations(5_000), || {
+            let span = tracing::info_span!("x");
+            drop(span);
+        });
+        bench.row("bare tracing span, no subscriber", d, "reference");
+    }
+
+    // Whole calls against a local mock: plain and traced interleaved call by call, so drift
+    // (allocator, sockets, the mock) hits both sides alike.
     let rec = Recorder::install();
-    let mock = MockDeepSeek::start().await;
+    let mock = MockDeepSeek::start_unrecorded().await;
     let traced = client(&mock);
     let plain = Client::with_config(config(&mock));
-    let n = bench.iterations(300);
-    let reps = if full { 5 } else { 1 };
     let req = seed_request("deepseek-chat");
-    let t_plain = time_async(reps, n, || {
-        let r = req.clone();
-        let c = &plain;
-        async move {
-            c.chat().create(r).await.unwrap();
+    let n = bench.iterations(2_000);
+    let (mut t_plain, mut t_traced, mut t_off) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let start = Instant::now();
+        plain.chat().create(req.clone()).await.unwrap();
+        t_plain.push(start.elapsed());
+        let start = Instant::now();
+        traced.chat().create(req.clone()).await.unwrap();
+        t_traced.push(start.elapsed());
+        if i % 2 == 0 {
+            mlflow_tracing::set_enabled(false);
+            let start = Instant::now();
+            traced.chat().create(req.clone()).await.unwrap();
+            t_off.push(start.elapsed());
+            mlflow_tracing::set_enabled(true);
         }
-    })
-    .await;
-    let t_traced = time_async(reps, n, || {
-        let r = req.clone();
-        let c = &traced;
-        async move {
-            c.chat().create(r).await.unwrap();
-        }
-    })
-    .await;
-    bench.row("create, plain async-openai (local mock)", t_plain, "baseline");
-    bench.row("create, traced (local mock)", t_traced, "in-memory exporter");
+    }
+    let (p, t, o) = (median(t_plain), median(t_traced), median(t_off));
     bench.row(
-        "create, tracing overhead",
-        diff(t_traced, t_plain),
-        "traced − plain",
+        "create, plain async-openai (local mock)",
+        p,
+        "baseline, median",
     );
-    mlflow_tracing::set_enabled(false);
-    let t_off = time_async(reps, n, || {
-        let r = req.clone();
-        let c = &traced;
-        async move {
-            c.chat().create(r).await.unwrap();
-        }
-    })
-    .await;
-    mlflow_tracing::set_enabled(true);
+    bench.row(
+        "create, traced (local mock)",
+        t,
+        "in-memory exporter, median",
+    );
+    bench.row("create, tracing overhead", diff(t, p), "traced − plain");
     bench.row(
         "create, tracing disabled overhead",
-        diff(t_off, t_plain),
+        diff(o, p),
         "disabled − plain (noise-level)",
+    );
+    // CPU time is steadier than wall time for the same comparison (client and mock server
+    // share the process; the server's share is the same on both sides).
+    let n = bench.iterations(3_000);
+    let before = cpu_time();
+    for _ in 0..n {
+        plain.chat().create(req.clone()).await.unwrap();
+    }
+    let cpu_plain = cpu_time() - before;
+    let before = cpu_time();
+    for _ in 0..n {
+        traced.chat().create(req.clone()).await.unwrap();
+    }
+    let cpu_traced = cpu_time() - before;
+    bench.row(
+        "create, tracing overhead in CPU time",
+        diff(cpu_traced, cpu_plain) / n as u32,
+        "process CPU, traced − plain, per call",
     );
     let d = time(7, bench.iterations(1_000_000), || {
         std::hint::black_box(mlflow_tracing::is_enabled());
     });
-    bench.row("disabled check (is_enabled)", d, "what a disabled call adds");
+    bench.row(
+        "disabled check (is_enabled)",
+        d,
+        "what a disabled call adds",
+    );
 
     // Streams.
     let chunk = json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
@@ -179,33 +223,31 @@ async fn main() {
     let mut agg = mlflow_tracing::__bench::Stream::new();
     let d = time(7, n, || agg.feed(line.as_bytes()));
     std::hint::black_box(agg.completion());
-    bench.row("stream rebuild, per chunk", d, "SSE parse + merge + event keep");
+    bench.row(
+        "stream rebuild, per chunk",
+        d,
+        "SSE parse + merge + event keep",
+    );
 
     let long = ask("deepseek-chat-long", "talk");
-    let n = bench.iterations(20);
-    let drain = |c: &mlflow_tracing::TracedClient<_>| {
-        let r = long.clone();
-        let c = c.clone();
-        async move {
-            let mut s = c.chat().create_stream(r).await.unwrap();
-            while s.next().await.is_some() {}
-        }
-    };
-    let t_traced = time_async(reps, n, || drain(&traced)).await;
-    let t_plain = time_async(reps, n, || {
-        let r = long.clone();
-        let c = plain.clone();
-        async move {
-            let mut s = c.chat().create_stream(r).await.unwrap();
-            while s.next().await.is_some() {}
-        }
-    })
-    .await;
-    let chunks = 303u32; // role + 300 content + finish chunks (+ hidden usage chunk)
+    let n = bench.iterations(100);
+    let (mut t_plain, mut t_traced) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let start = Instant::now();
+        let mut s = plain.chat().create_stream(long.clone()).await.unwrap();
+        while s.next().await.is_some() {}
+        t_plain.push(start.elapsed());
+        let start = Instant::now();
+        let mut s = traced.chat().create_stream(long.clone()).await.unwrap();
+        while s.next().await.is_some() {}
+        drop(s);
+        t_traced.push(start.elapsed());
+    }
+    let chunks = 303u32; // role + 300 content + finish chunks (+ the hidden usage chunk)
     bench.row(
         "stream, tracing overhead per chunk (303-chunk stream)",
-        diff(t_traced, t_plain) / chunks,
-        "(traced − plain) / chunks",
+        diff(median(t_traced), median(t_plain)) / chunks,
+        "(traced − plain) / chunks, medians",
     );
     drop(rec);
     bench.print();

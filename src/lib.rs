@@ -124,6 +124,16 @@ pub mod __bench {
             + crate::record::response_attributes(response, max).len()
     }
 
+    /// Opens and finishes one chat span (no HTTP): what a traced call adds in-process.
+    pub fn span_call(
+        request: &async_openai::types::chat::CreateChatCompletionRequest,
+        response: &Value,
+    ) {
+        let meta = crate::client::ClientMeta::default();
+        let call = crate::span::ChatCall::start(request, &meta, false);
+        call.succeed(response);
+    }
+
     /// A stream aggregator, fed chunk by chunk as SSE bytes.
     #[derive(Debug)]
     pub struct Stream(crate::stream::Aggregator);

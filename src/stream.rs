@@ -33,18 +33,51 @@ use crate::span::ChatCall;
 // ---------------------------------------------------------------------------------------
 // Raw chunk shape: only what the rebuild needs, borrowed from the SSE text where possible.
 
+/// A string borrowed from the chunk text unless it had escapes. (`Option<Cow<str>>` always
+/// allocates: serde borrows only for a bare `Cow` field.)
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[derive(Deserialize)]
 struct RawChunk<'a> {
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow, default)]
-    model: Option<Cow<'a, str>>,
+    model: Option<Text<'a>>,
     #[serde(default)]
     created: Option<u64>,
     #[serde(borrow, default)]
-    system_fingerprint: Option<Cow<'a, str>>,
+    system_fingerprint: Option<Text<'a>>,
     #[serde(borrow, default)]
-    service_tier: Option<Cow<'a, str>>,
+    service_tier: Option<Text<'a>>,
     #[serde(borrow, default)]
     choices: Vec<RawChoice<'a>>,
     #[serde(default)]
@@ -58,19 +91,19 @@ struct RawChoice<'a> {
     #[serde(borrow, default)]
     delta: Option<RawDelta<'a>>,
     #[serde(borrow, default)]
-    finish_reason: Option<Cow<'a, str>>,
+    finish_reason: Option<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
 struct RawDelta<'a> {
     #[serde(borrow, default)]
-    role: Option<Cow<'a, str>>,
+    role: Option<Text<'a>>,
     #[serde(borrow, default)]
-    content: Option<Cow<'a, str>>,
+    content: Option<Text<'a>>,
     #[serde(borrow, default)]
-    reasoning_content: Option<Cow<'a, str>>,
+    reasoning_content: Option<Text<'a>>,
     #[serde(borrow, default)]
-    refusal: Option<Cow<'a, str>>,
+    refusal: Option<Text<'a>>,
     #[serde(borrow, default)]
     tool_calls: Option<Vec<RawToolCall<'a>>>,
 }
@@ -80,9 +113,9 @@ struct RawToolCall<'a> {
     #[serde(default)]
     index: u32,
     #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
+    id: Option<Text<'a>>,
     #[serde(borrow, default, rename = "type")]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Text<'a>>,
     #[serde(borrow, default)]
     function: Option<RawFunction<'a>>,
 }
@@ -90,9 +123,9 @@ struct RawToolCall<'a> {
 #[derive(Deserialize)]
 struct RawFunction<'a> {
     #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
+    name: Option<Text<'a>>,
     #[serde(borrow, default)]
-    arguments: Option<Cow<'a, str>>,
+    arguments: Option<Text<'a>>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -123,6 +156,8 @@ pub(crate) struct Aggregator {
     line: Vec<u8>,
     event_data: String,
     event_name: String,
+    /// The current event was already handled on its `data:` line.
+    skip_event: bool,
     id: Option<String>,
     model: Option<String>,
     created: Option<u64>,
@@ -158,6 +193,7 @@ impl Aggregator {
             line: Vec::new(),
             event_data: String::new(),
             event_name: String::new(),
+            skip_event: false,
             id: None,
             model: None,
             created: None,
@@ -202,12 +238,30 @@ impl Aggregator {
             self.dispatch();
             return;
         }
-        let text = String::from_utf8_lossy(line);
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
         let (field, value) = match text.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (text.as_ref(), ""),
         };
         match field {
+            // Fast path: a whole chunk on one `data:` line (what OpenAI-compatible servers
+            // send) is handled without copying it into the event buffer.
+            "data" if self.event_data.is_empty() && self.event_name != "keepalive" => {
+                if value == "[DONE]" {
+                    self.saw_done = true;
+                    self.event_data.clear();
+                    self.event_name.clear();
+                    self.skip_event = true;
+                } else if let Ok(chunk) = serde_json::from_str::<RawChunk<'_>>(value) {
+                    self.on_chunk_parsed(value, Some(chunk));
+                    self.skip_event = true;
+                } else {
+                    self.event_data.push_str(value);
+                }
+            }
             "data" => {
                 if !self.event_data.is_empty() {
                     self.event_data.push('\n');
@@ -222,42 +276,52 @@ impl Aggregator {
     fn dispatch(&mut self) {
         let data = std::mem::take(&mut self.event_data);
         let name = std::mem::take(&mut self.event_name);
-        if data.is_empty() || name == "keepalive" {
+        if std::mem::take(&mut self.skip_event) || data.is_empty() || name == "keepalive" {
             return;
         }
         if data == "[DONE]" {
             self.saw_done = true;
             return;
         }
-        self.on_chunk(data);
+        self.on_chunk(&data);
     }
 
     /// One chunk's JSON text.
-    pub(crate) fn on_chunk(&mut self, data: String) {
+    pub(crate) fn on_chunk(&mut self, data: &str) {
+        let parsed = serde_json::from_str::<RawChunk<'_>>(data).ok();
+        self.on_chunk_parsed(data, parsed);
+    }
+
+    fn on_chunk_parsed(&mut self, data: &str, chunk: Option<RawChunk<'_>>) {
         let elapsed = self.start.elapsed();
         let index = self.chunks;
         self.chunks += 1;
         self.first_chunk.get_or_insert(elapsed);
-        match serde_json::from_str::<RawChunk<'_>>(&data) {
-            Ok(chunk) => self.merge(chunk, elapsed),
-            Err(_) => self.parse_errors += 1,
+        match chunk {
+            Some(chunk) => self.merge(chunk, elapsed),
+            None => self.parse_errors += 1,
         }
-        let event = (SystemTime::now(), index, data);
+        let now = SystemTime::now();
         if self.head.len() < self.head_cap {
-            self.head.push(event);
+            self.head.push((now, index, data.to_owned()));
         } else if self.tail_cap > 0 {
-            if self.tail.len() == self.tail_cap {
-                self.tail.pop_front();
-            }
-            self.tail.push_back(event);
+            // Reuse the evicted chunk's buffer: no allocation per chunk in long streams.
+            let mut buf = if self.tail.len() == self.tail_cap {
+                self.tail.pop_front().map(|(_, _, b)| b).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            buf.clear();
+            buf.push_str(data);
+            self.tail.push_back((now, index, buf));
         }
     }
 
     fn merge(&mut self, chunk: RawChunk<'_>, elapsed: Duration) {
-        fn keep(slot: &mut Option<String>, value: Option<Cow<'_, str>>) {
+        fn keep(slot: &mut Option<String>, value: Option<Text<'_>>) {
             if let Some(v) = value {
                 if slot.is_none() {
-                    *slot = Some(v.into_owned());
+                    *slot = Some(v.0.into_owned());
                 }
             }
         }
@@ -275,11 +339,11 @@ impl Aggregator {
         for choice in chunk.choices {
             let acc = self.choices.entry(choice.index).or_default();
             if let Some(reason) = choice.finish_reason {
-                acc.finish_reason = Some(reason.into_owned());
+                acc.finish_reason = Some(reason.0.into_owned());
             }
             let Some(delta) = choice.delta else { continue };
             if let Some(role) = delta.role {
-                acc.role.get_or_insert_with(|| role.into_owned());
+                acc.role.get_or_insert_with(|| role.0.into_owned());
             }
             if let Some(content) = delta.content {
                 acc.has_content = true;
@@ -301,10 +365,10 @@ impl Aggregator {
                 self.first_tool_call.get_or_insert(elapsed);
                 let tool = acc.tools.entry(call.index).or_default();
                 if let Some(id) = call.id.filter(|id| !id.is_empty()) {
-                    tool.id = id.into_owned();
+                    tool.id = id.0.into_owned();
                 }
                 if let Some(kind) = call.kind {
-                    tool.kind = kind.into_owned();
+                    tool.kind = kind.0.into_owned();
                 }
                 if let Some(function) = call.function {
                     if let Some(name) = function.name {
@@ -595,7 +659,7 @@ impl Stream for TypedFallback {
         match &polled {
             Poll::Ready(Some(Ok(chunk))) => {
                 if let Ok(text) = serde_json::to_string(chunk) {
-                    self.sink.lock().on_chunk(text);
+                    self.sink.lock().on_chunk(&text);
                 }
             }
             Poll::Ready(None) => self.sink.lock().saw_done = true,
@@ -709,7 +773,8 @@ mod tests {
         let mut a = Aggregator::new(Instant::now(), (3, 2));
         for i in 0..10 {
             a.on_chunk(
-                json!({"choices": [{"index": 0, "delta": {"content": i.to_string()}}]}).to_string(),
+                &json!({"choices": [{"index": 0, "delta": {"content": i.to_string()}}]})
+                    .to_string(),
             );
         }
         let kept: Vec<usize> = a.events().map(|(_, i, _)| *i).collect();

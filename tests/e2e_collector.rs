@@ -71,7 +71,9 @@ async fn trace_reaches_mlflow_through_the_collector() {
         );
     }
     let usage: serde_json::Value = serde_json::from_str(
-        info["trace_metadata"]["mlflow.trace.tokenUsage"].as_str().unwrap(),
+        info["trace_metadata"]["mlflow.trace.tokenUsage"]
+            .as_str()
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(usage["total_tokens"], 20);

@@ -33,7 +33,22 @@ pub struct MockDeepSeek {
 impl MockDeepSeek {
     /// Starts the mock on a free loopback port.
     pub async fn start() -> Self {
-        let server = MockServer::start().await;
+        Self::mount(MockServer::start().await).await
+    }
+
+    /// Starts the mock without keeping the requests (for benchmarks: recording slows every
+    /// later request down).
+    pub async fn start_unrecorded() -> Self {
+        Self::mount(
+            MockServer::builder()
+                .disable_request_recording()
+                .start()
+                .await,
+        )
+        .await
+    }
+
+    async fn mount(server: MockServer) -> Self {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
             .respond_with(Responder)
