@@ -56,8 +56,14 @@ impl<S> tower::Layer<S> for CaptureLayer {
     }
 }
 
-/// See the [module docs](self). Build it with [`CaptureLayer`] on top of your own stack when
-/// you use `Client::with_http_service` yourself, then wrap with
+/// The HTTP service under a traced client. For calls made through [`crate::TracedClient`] it
+/// adds a W3C `traceparent` header naming the chat span (as MLflow autolog does) and copies the
+/// response body bytes, as they stream past, to the tracer, so provider fields that
+/// async-openai's typed structs drop can be recorded. The caller's response is the same
+/// status, headers and body. Other calls pass through untouched.
+///
+/// [`crate::TracedClient::new`] installs it. Build it with [`CaptureLayer`] on top of your own
+/// tower stack when you use `Client::with_http_service` yourself, then wrap the client with
 /// [`crate::TracedClient::with_installed_capture`].
 #[derive(Debug, Clone)]
 pub struct CaptureService<S> {

@@ -55,8 +55,10 @@ const PLUMBING: &[&str] = &[
     "async_openai",
 ];
 
-/// The filter on the OpenTelemetry layer: INFO and above from every target but
-/// [`PLUMBING`], and everything from this crate.
+/// The filter on the OpenTelemetry layer: INFO and above from every target, everything from
+/// this crate, and nothing from the HTTP stack and exporter (`hyper`, `h2`, `tonic`, `tower`,
+/// `reqwest`, `rustls`, `opentelemetry*`, whose spans would loop back into the exporter) nor
+/// from async-openai's own log events (its `error!` carries whole response bodies).
 pub fn default_filter() -> Targets {
     let mut targets = Targets::new()
         .with_default(LevelFilter::INFO)

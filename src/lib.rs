@@ -98,6 +98,37 @@ pub use config::{
 pub use error::Error;
 pub use guard::TelemetryGuard;
 pub use init::{default_filter, init, layer, OtelLayer};
+/// Traces a function as an MLflow span, like Python's `@mlflow.trace` decorator.
+///
+/// The span records the arguments as `mlflow.spanInputs` (a JSON object keyed by parameter
+/// name; arguments that are not `Serialize` show their type name), the return value as
+/// `mlflow.spanOutputs`, `mlflow.spanType` and `mlflow.spanFunctionName`. A function returning
+/// `Result` records `Ok(v)` as the output and an `Err(e)` as status ERROR with an `exception`
+/// event (`e`'s type and `Display`). LLM calls and other spans inside nest under it. Works on
+/// sync and `async` functions and methods; `self` is never recorded.
+///
+/// Options: `span_type = SpanType::Tool` (or any expression converting into [`SpanType`],
+/// such as `"MY_TYPE"`; default `UNKNOWN`), `name = "..."` (default: the function name),
+/// `skip(arg, ..)`, `skip_all`.
+///
+/// ```
+/// use mlflow_tracing::{trace, SpanType};
+///
+/// #[trace(span_type = SpanType::Tool)]
+/// fn get_weather(city: &str) -> String {
+///     if city == "Paris" { "rainy".into() } else { "unknown".into() }
+/// }
+///
+/// #[trace(span_type = SpanType::Agent, name = "agent", skip(api_key))]
+/// async fn run(question: String, api_key: &str) -> Result<String, std::io::Error> {
+///     let _ = api_key;
+///     Ok(get_weather(&question))
+/// }
+/// # assert_eq!(get_weather("Paris"), "rainy");
+/// ```
+///
+/// When tracing is disabled ([`set_enabled`]) the function runs with no span and no
+/// serialization.
 pub use mlflow_tracing_macros::trace;
 pub use processor::MlflowSpanProcessor;
 pub use settings::{is_enabled, set_enabled, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};

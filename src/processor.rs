@@ -24,7 +24,11 @@ pub(crate) fn last_trace() -> Option<TraceId> {
     *LAST_TRACE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Wraps the exporting processor `P`; see the [module docs](self).
+/// The span processor that finishes traces the way MLflow wants them. It wraps the processor
+/// that exports (`P`) and, when a *root* span ends, names the trace
+/// (`mlflow.traceTag.mlflow.traceName` = the root span's name unless set), adds the
+/// trace-level data set inside the trace ([`crate::set_session_id`], ...), and remembers the
+/// trace for [`crate::last_trace_id`].
 ///
 /// [`crate::init`] installs it. Use it directly when you build your own `SdkTracerProvider`:
 ///
