@@ -73,6 +73,34 @@ fn time(reps: usize, iters: usize, mut f: impl FnMut()) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// A tower service answering every request with `body` (no network).
+fn canned_service(
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> impl tower::Service<
+    async_openai::middleware::HttpRequestFactory,
+    Response = reqwest::Response,
+    Error = async_openai::error::OpenAIError,
+    Future = impl Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let body = bytes::Bytes::from(body);
+    tower::service_fn(move |factory: async_openai::middleware::HttpRequestFactory| {
+        let body = body.clone();
+        async move {
+            let _request = factory.build().await?;
+            let response = http::Response::builder()
+                .status(200)
+                .header("content-type", content_type)
+                .body(body)
+                .expect("valid response");
+            Ok::<_, async_openai::error::OpenAIError>(reqwest::Response::from(response))
+        }
+    })
+}
+
 /// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -143,6 +171,80 @@ async fn main() {
             drop(span);
         });
         bench.row("bare tracing span, no subscriber", d, "reference");
+    }
+
+    // Whole calls with an in-process HTTP service (no network, canned response): the
+    // difference between a traced and a plain client is everything tracing adds.
+    {
+        let rec = Recorder::install();
+        let body = serde_json::to_vec(&response).unwrap();
+        let canned = canned_service(body, "application/json");
+        let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
+            .with_http_service(canned.clone());
+        let traced = mlflow_tracing::TracedClient::with_installed_capture(
+            Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
+                tower::ServiceBuilder::new()
+                    .layer(mlflow_tracing::CaptureLayer)
+                    .service(canned),
+            ),
+        );
+        let req = seed_request("deepseek-chat");
+        let n = bench.iterations(20_000);
+        let (mut tp, mut tt) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let start = Instant::now();
+            plain.chat().create(req.clone()).await.unwrap();
+            tp.push(start.elapsed());
+            let start = Instant::now();
+            traced.chat().create(req.clone()).await.unwrap();
+            tt.push(start.elapsed());
+        }
+        let (p, t) = (median(tp), median(tt));
+        bench.row("create, plain, no network", p, "canned in-process response");
+        bench.row("create, traced, no network", t, "same, traced, in-memory exporter");
+        bench.row("create, tracing overhead per call", diff(t, p), "traced − plain (medians)");
+
+        let mut sse = String::new();
+        for i in 0..300 {
+            sse.push_str(&format!(
+                "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"deepseek-chat\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w{i} \"}},\"finish_reason\":null}}]}}\n\n"
+            ));
+        }
+        sse.push_str("data: [DONE]\n\n");
+        let canned = canned_service(sse.into_bytes(), "text/event-stream");
+        let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
+            .with_http_service(canned.clone());
+        let traced = mlflow_tracing::TracedClient::with_installed_capture(
+            Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
+                tower::ServiceBuilder::new()
+                    .layer(mlflow_tracing::CaptureLayer)
+                    .service(canned),
+            ),
+        );
+        let mut req = seed_request("deepseek-chat");
+        req.stream_options = Some(async_openai::types::chat::ChatCompletionStreamOptions {
+            include_usage: Some(true),
+            ..Default::default()
+        });
+        let n = bench.iterations(500);
+        let (mut tp, mut tt) = (Vec::new(), Vec::new());
+        for _ in 0..n {
+            let start = Instant::now();
+            let mut s = plain.chat().create_stream(req.clone()).await.unwrap();
+            while s.next().await.is_some() {}
+            tp.push(start.elapsed());
+            let start = Instant::now();
+            let mut s = traced.chat().create_stream(req.clone()).await.unwrap();
+            while s.next().await.is_some() {}
+            drop(s);
+            tt.push(start.elapsed());
+        }
+        bench.row(
+            "stream, tracing overhead per chunk, no network",
+            diff(median(tt), median(tp)) / 300,
+            "(traced − plain) / 300 chunks",
+        );
+        drop(rec);
     }
 
     // Whole calls against a local mock: plain and traced interleaved call by call, so drift
