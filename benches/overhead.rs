@@ -322,13 +322,18 @@ async fn main() {
                      "finish_reason": null}]});
     let line = format!("data: {chunk}\n\n");
     let n = bench.iterations(200_000);
+    let typed: async_openai::types::chat::CreateChatCompletionStreamResponse =
+        serde_json::from_value(chunk.clone()).unwrap();
     let mut agg = mlflow_tracing::__bench::Stream::new();
-    let d = time(7, n, || agg.feed(line.as_bytes()));
+    let d = time(7, n, || {
+        agg.feed(line.as_bytes());
+        agg.feed_typed(&typed);
+    });
     std::hint::black_box(agg.completion());
     bench.row(
         "stream rebuild, per chunk",
         d,
-        "SSE parse + merge + event keep",
+        "raw SSE scan + event keep + typed merge",
     );
 
     let long = ask("deepseek-chat-long", "talk");

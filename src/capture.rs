@@ -24,7 +24,6 @@ use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Response;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 tokio::task_local! {
     /// Where the HTTP layer sends the raw body of the traced call being polled.
@@ -33,6 +32,8 @@ tokio::task_local! {
 
 /// Receives the raw response body of a traced call, chunk by chunk.
 pub(crate) trait BodySink: Send + Sync {
+    /// The span context the request belongs to (for `traceparent`).
+    fn trace_context(&self) -> opentelemetry::Context;
     /// Called with the HTTP status before any body bytes.
     fn status(&self, _status: u16) {}
     /// Called for each body chunk, in order.
@@ -90,7 +91,7 @@ where
         let Ok(sink) = SLOT.try_with(Arc::clone) else {
             return Box::pin(self.inner.call(request));
         };
-        let request = with_traceparent(request, tracing::Span::current().context());
+        let request = with_traceparent(request, sink.trace_context());
         let fut = self.inner.call(request);
         Box::pin(async move {
             let response = fut.await?;

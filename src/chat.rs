@@ -9,13 +9,12 @@ use async_openai::types::chat::{
     ChatCompletionResponseStream, CreateChatCompletionRequest, CreateChatCompletionResponse,
 };
 use serde_json::Value;
-use tracing::Instrument;
 
 use crate::capture::{self, BodySink};
 use crate::client::TracedClient;
 use crate::settings;
 use crate::span::ChatCall;
-use crate::stream::{StreamSink, TracedStream, TypedFallback};
+use crate::stream::{StreamSink, TracedStream};
 
 /// Largest response body kept to read provider extras from; larger ones fall back to the
 /// typed response.
@@ -61,9 +60,8 @@ impl<'c, C: Config> TracedChat<'c, C> {
         if call.is_disabled() {
             return chat.create(request).await;
         }
-        let body = Arc::new(BodyBuffer::default());
+        let body = Arc::new(BodyBuffer::new(call.trace_context()));
         let result = capture::with_sink(body.clone(), chat.create(request))
-            .instrument(call.span().clone())
             .await;
         match &result {
             Ok(response) => call.succeed(&body.json().unwrap_or_else(|| typed_json(response))),
@@ -110,19 +108,11 @@ impl<C: Config> TracedChat<'_, C> {
             options.include_usage = Some(true);
             request.stream_options = Some(options);
         }
-        let sink = StreamSink::new(start);
+        let sink = StreamSink::new(start, call.trace_context());
         let result = capture::with_sink(sink.clone(), chat.create_stream(request))
-            .instrument(call.span().clone())
             .await;
         match result {
-            Ok(stream) => {
-                let stream = if sink.is_captured() {
-                    stream
-                } else {
-                    TypedFallback::wrap(stream, sink.clone())
-                };
-                Ok(Box::pin(TracedStream::new(stream, call, sink, injected)))
-            }
+            Ok(stream) => Ok(Box::pin(TracedStream::new(stream, call, sink, injected))),
             Err(error) => {
                 call.fail(&error);
                 Err(error)
@@ -137,13 +127,21 @@ fn typed_json(response: &CreateChatCompletionResponse) -> Value {
 }
 
 /// Collects a (non-streamed) response body.
-#[derive(Default)]
 struct BodyBuffer {
+    cx: opentelemetry::Context,
     status: AtomicU16,
     bytes: Mutex<Vec<u8>>,
 }
 
 impl BodyBuffer {
+    fn new(cx: opentelemetry::Context) -> Self {
+        Self {
+            cx,
+            status: AtomicU16::new(0),
+            bytes: Mutex::new(Vec::new()),
+        }
+    }
+
     /// The body as JSON, if it was a complete, successful JSON object.
     fn json(&self) -> Option<Value> {
         let status = self.status.load(Ordering::Relaxed);
@@ -158,6 +156,10 @@ impl BodyBuffer {
 }
 
 impl BodySink for BodyBuffer {
+    fn trace_context(&self) -> opentelemetry::Context {
+        self.cx.clone()
+    }
+
     fn status(&self, status: u16) {
         self.status.store(status, Ordering::Relaxed);
         // A retried attempt starts over.

@@ -178,9 +178,17 @@ pub mod __bench {
             ))
         }
 
-        /// Feeds SSE bytes.
+        /// Feeds SSE bytes (what the HTTP layer sees).
         pub fn feed(&mut self, bytes: &[u8]) {
             self.0.feed(bytes);
+        }
+
+        /// Feeds a typed chunk (what the caller receives).
+        pub fn feed_typed(
+            &mut self,
+            chunk: &async_openai::types::chat::CreateChatCompletionStreamResponse,
+        ) {
+            self.0.on_typed_chunk(chunk, true);
         }
 
         /// The rebuilt completion.

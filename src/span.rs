@@ -74,6 +74,11 @@ impl ChatCall {
         &self.span
     }
 
+    /// The span's OpenTelemetry context (for `traceparent`).
+    pub(crate) fn trace_context(&self) -> opentelemetry::Context {
+        self.span.context()
+    }
+
     /// Whether no subscriber records this span (tracing is then skipped entirely).
     pub(crate) fn is_disabled(&self) -> bool {
         self.span.is_disabled()

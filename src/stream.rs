@@ -16,7 +16,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use async_openai::error::OpenAIError;
-use async_openai::types::chat::{ChatCompletionResponseStream, CreateChatCompletionStreamResponse};
+use async_openai::types::chat::{
+    ChatCompletionResponseStream, CreateChatCompletionStreamResponse, FinishReason, Role,
+};
 use futures::Stream;
 use opentelemetry::KeyValue;
 use serde::Deserialize;
@@ -31,101 +33,47 @@ use crate::settings;
 use crate::span::ChatCall;
 
 // ---------------------------------------------------------------------------------------
-// Raw chunk shape: only what the rebuild needs, borrowed from the SSE text where possible.
+// What only the raw chunk text has: DeepSeek's `reasoning_content` deltas and usage extras.
+// Everything else comes from async-openai's typed chunks, so most chunks are never parsed
+// twice.
 
-/// A string borrowed from the chunk text unless it had escapes. (`Option<Cow<str>>` always
-/// allocates: serde borrows only for a bare `Cow` field.)
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
+#[derive(Deserialize)]
+struct RawReasoning<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<RawReasoningChoice<'a>>,
 }
 
 #[derive(Deserialize)]
-struct RawChunk<'a> {
-    #[serde(borrow, default)]
-    id: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    model: Option<Text<'a>>,
+struct RawReasoningChoice<'a> {
     #[serde(default)]
-    created: Option<u64>,
+    index: u32,
     #[serde(borrow, default)]
-    system_fingerprint: Option<Text<'a>>,
+    delta: Option<RawReasoningDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawReasoningDelta<'a> {
     #[serde(borrow, default)]
-    service_tier: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    choices: Vec<RawChoice<'a>>,
+    reasoning_content: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawUsage {
     #[serde(default)]
     usage: Option<Value>,
 }
 
-#[derive(Deserialize)]
-struct RawChoice<'a> {
-    #[serde(default)]
-    index: u32,
-    #[serde(borrow, default)]
-    delta: Option<RawDelta<'a>>,
-    #[serde(borrow, default)]
-    finish_reason: Option<Text<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-struct RawDelta<'a> {
-    #[serde(borrow, default)]
-    role: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    content: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    reasoning_content: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    refusal: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    tool_calls: Option<Vec<RawToolCall<'a>>>,
-}
-
-#[derive(Deserialize)]
-struct RawToolCall<'a> {
-    #[serde(default)]
-    index: u32,
-    #[serde(borrow, default)]
-    id: Option<Text<'a>>,
-    #[serde(borrow, default, rename = "type")]
-    kind: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    function: Option<RawFunction<'a>>,
-}
-
-#[derive(Deserialize)]
-struct RawFunction<'a> {
-    #[serde(borrow, default)]
-    name: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    arguments: Option<Text<'a>>,
+/// Whether `json` has `"key": {` (an object value, not `null`) somewhere.
+fn has_object_field(json: &str, key: &str) -> bool {
+    let mut rest = json;
+    while let Some(pos) = rest.find(key) {
+        rest = &rest[pos + key.len()..];
+        let value = rest.trim_start().strip_prefix(':').map(str::trim_start);
+        if value.is_some_and(|v| v.starts_with('{')) {
+            return true;
+        }
+    }
+    false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -141,32 +89,53 @@ struct ToolAcc {
 
 #[derive(Default)]
 struct ChoiceAcc {
-    role: Option<String>,
+    role: Option<&'static str>,
     content: String,
     has_content: bool,
     reasoning: String,
     refusal: Option<String>,
-    finish_reason: Option<String>,
+    finish_reason: Option<&'static str>,
     tools: BTreeMap<u32, ToolAcc>,
 }
 
-/// Everything learnt from a stream's chunks. Pure: fed with SSE text, read at the end.
+fn finish_reason_str(reason: &FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Stop => "stop",
+        FinishReason::Length => "length",
+        FinishReason::ToolCalls => "tool_calls",
+        FinishReason::ContentFilter => "content_filter",
+        FinishReason::FunctionCall => "function_call",
+    }
+}
+
+fn role_str(role: &Role) -> &'static str {
+    match role {
+        Role::Developer => "developer",
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+        Role::Function => "function",
+    }
+}
+
+/// Everything learnt from a stream: typed chunks (content, tool calls, finish reasons, usage)
+/// plus the raw SSE text (reasoning, provider usage extras, chunk events, `[DONE]`).
 pub(crate) struct Aggregator {
     start: Instant,
     line: Vec<u8>,
     event_data: String,
     event_name: String,
-    /// The current event was already handled on its `data:` line.
-    skip_event: bool,
     id: Option<String>,
     model: Option<String>,
     created: Option<u64>,
     system_fingerprint: Option<String>,
-    service_tier: Option<String>,
+    service_tier: Option<Value>,
     choices: BTreeMap<u32, ChoiceAcc>,
-    usage: Option<Value>,
-    chunks: usize,
-    parse_errors: usize,
+    typed_usage: Option<Value>,
+    raw_usage: Option<Value>,
+    typed_chunks: usize,
+    raw_chunks: usize,
     saw_done: bool,
     first_chunk: Option<Duration>,
     first_content: Option<Duration>,
@@ -174,6 +143,7 @@ pub(crate) struct Aggregator {
     first_tool_call: Option<Duration>,
     head_cap: usize,
     tail_cap: usize,
+    events: usize,
     head: Vec<(SystemTime, usize, String)>,
     tail: VecDeque<(SystemTime, usize, String)>,
 }
@@ -181,7 +151,8 @@ pub(crate) struct Aggregator {
 impl std::fmt::Debug for Aggregator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Aggregator")
-            .field("chunks", &self.chunks)
+            .field("events", &self.events)
+            .field("typed_chunks", &self.typed_chunks)
             .finish_non_exhaustive()
     }
 }
@@ -193,16 +164,16 @@ impl Aggregator {
             line: Vec::new(),
             event_data: String::new(),
             event_name: String::new(),
-            skip_event: false,
             id: None,
             model: None,
             created: None,
             system_fingerprint: None,
             service_tier: None,
             choices: BTreeMap::new(),
-            usage: None,
-            chunks: 0,
-            parse_errors: 0,
+            typed_usage: None,
+            raw_usage: None,
+            typed_chunks: 0,
+            raw_chunks: 0,
             saw_done: false,
             first_chunk: None,
             first_content: None,
@@ -210,6 +181,7 @@ impl Aggregator {
             first_tool_call: None,
             head_cap,
             tail_cap,
+            events: 0,
             head: Vec::new(),
             tail: VecDeque::new(),
         }
@@ -227,6 +199,8 @@ impl Aggregator {
                 let mut full = std::mem::take(&mut self.line);
                 full.extend_from_slice(line);
                 self.on_line(&full);
+                full.clear();
+                self.line = full;
             }
         }
         self.line.extend_from_slice(rest);
@@ -247,21 +221,6 @@ impl Aggregator {
             None => (text.as_ref(), ""),
         };
         match field {
-            // Fast path: a whole chunk on one `data:` line (what OpenAI-compatible servers
-            // send) is handled without copying it into the event buffer.
-            "data" if self.event_data.is_empty() && self.event_name != "keepalive" => {
-                if value == "[DONE]" {
-                    self.saw_done = true;
-                    self.event_data.clear();
-                    self.event_name.clear();
-                    self.skip_event = true;
-                } else if let Ok(chunk) = serde_json::from_str::<RawChunk<'_>>(value) {
-                    self.on_chunk_parsed(value, Some(chunk));
-                    self.skip_event = true;
-                } else {
-                    self.event_data.push_str(value);
-                }
-            }
             "data" => {
                 if !self.event_data.is_empty() {
                     self.event_data.push('\n');
@@ -274,33 +233,51 @@ impl Aggregator {
     }
 
     fn dispatch(&mut self) {
-        let data = std::mem::take(&mut self.event_data);
-        let name = std::mem::take(&mut self.event_name);
-        if std::mem::take(&mut self.skip_event) || data.is_empty() || name == "keepalive" {
+        if self.event_data.is_empty() || self.event_name == "keepalive" {
+            self.event_data.clear();
+            self.event_name.clear();
             return;
         }
+        let data = std::mem::take(&mut self.event_data);
+        self.event_name.clear();
         if data == "[DONE]" {
             self.saw_done = true;
-            return;
+        } else {
+            self.on_raw_chunk(&data);
         }
-        self.on_chunk(&data);
+        // Keep the buffer: no allocation per event.
+        self.event_data = data;
+        self.event_data.clear();
     }
 
-    /// One chunk's JSON text.
-    pub(crate) fn on_chunk(&mut self, data: &str) {
-        let parsed = serde_json::from_str::<RawChunk<'_>>(data).ok();
-        self.on_chunk_parsed(data, parsed);
-    }
-
-    fn on_chunk_parsed(&mut self, data: &str, chunk: Option<RawChunk<'_>>) {
+    /// One raw chunk's JSON text: timing, event, and what typed chunks lack.
+    pub(crate) fn on_raw_chunk(&mut self, data: &str) {
         let elapsed = self.start.elapsed();
-        let index = self.chunks;
-        self.chunks += 1;
+        self.raw_chunks += 1;
         self.first_chunk.get_or_insert(elapsed);
-        match chunk {
-            Some(chunk) => self.merge(chunk, elapsed),
-            None => self.parse_errors += 1,
+        self.keep_event(data);
+        if data.contains("\"reasoning_content\"") {
+            if let Ok(raw) = serde_json::from_str::<RawReasoning<'_>>(data) {
+                for choice in raw.choices {
+                    let reasoning = choice.delta.and_then(|d| d.reasoning_content);
+                    if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
+                        self.first_reasoning.get_or_insert(elapsed);
+                        self.choices.entry(choice.index).or_default().reasoning.push_str(&r);
+                    }
+                }
+            }
         }
+        if has_object_field(data, "\"usage\"") {
+            if let Ok(RawUsage { usage: Some(usage) }) = serde_json::from_str(data) {
+                // Servers sending cumulative usage on every chunk: the last one wins.
+                self.raw_usage = Some(usage);
+            }
+        }
+    }
+
+    fn keep_event(&mut self, data: &str) {
+        let index = self.events;
+        self.events += 1;
         let now = SystemTime::now();
         if self.head.len() < self.head_cap {
             self.head.push((now, index, data.to_owned()));
@@ -317,65 +294,66 @@ impl Aggregator {
         }
     }
 
-    fn merge(&mut self, chunk: RawChunk<'_>, elapsed: Duration) {
-        fn keep(slot: &mut Option<String>, value: Option<Text<'_>>) {
-            if let Some(v) = value {
-                if slot.is_none() {
-                    *slot = Some(v.0.into_owned());
-                }
+    /// One typed chunk, as the caller receives it. `raw` is false when the raw body is not
+    /// captured: the chunk then also provides the timing and the event.
+    pub(crate) fn on_typed_chunk(&mut self, chunk: &CreateChatCompletionStreamResponse, raw: bool) {
+        let elapsed = self.start.elapsed();
+        self.typed_chunks += 1;
+        if !raw {
+            self.first_chunk.get_or_insert(elapsed);
+            if let Ok(text) = serde_json::to_string(chunk) {
+                self.keep_event(&text);
             }
         }
-        keep(&mut self.id, chunk.id);
-        keep(&mut self.model, chunk.model);
-        keep(&mut self.system_fingerprint, chunk.system_fingerprint);
-        keep(&mut self.service_tier, chunk.service_tier);
-        if self.created.is_none() {
-            self.created = chunk.created;
+        if self.id.is_none() {
+            self.id = Some(chunk.id.clone());
+            self.model = Some(chunk.model.clone());
+            self.created = Some(u64::from(chunk.created));
+            // Deprecated by OpenAI, still sent by DeepSeek and others.
+            #[allow(deprecated)]
+            self.system_fingerprint.clone_from(&chunk.system_fingerprint);
+            self.service_tier = chunk
+                .service_tier
+                .as_ref()
+                .and_then(|t| serde_json::to_value(t).ok());
         }
-        if let Some(usage) = chunk.usage.filter(|u| !u.is_null()) {
-            // Servers sending cumulative usage on every chunk: the last one wins.
-            self.usage = Some(usage);
+        if let Some(usage) = &chunk.usage {
+            self.typed_usage = serde_json::to_value(usage).ok();
         }
-        for choice in chunk.choices {
+        for choice in &chunk.choices {
             let acc = self.choices.entry(choice.index).or_default();
-            if let Some(reason) = choice.finish_reason {
-                acc.finish_reason = Some(reason.0.into_owned());
+            if let Some(reason) = &choice.finish_reason {
+                acc.finish_reason = Some(finish_reason_str(reason));
             }
-            let Some(delta) = choice.delta else { continue };
-            if let Some(role) = delta.role {
-                acc.role.get_or_insert_with(|| role.0.into_owned());
+            let delta = &choice.delta;
+            if let Some(role) = &delta.role {
+                acc.role.get_or_insert(role_str(role));
             }
-            if let Some(content) = delta.content {
+            if let Some(content) = &delta.content {
                 acc.has_content = true;
                 if !content.is_empty() {
                     self.first_content.get_or_insert(elapsed);
-                    acc.content.push_str(&content);
+                    acc.content.push_str(content);
                 }
             }
-            if let Some(reasoning) = delta.reasoning_content.filter(|r| !r.is_empty()) {
-                self.first_reasoning.get_or_insert(elapsed);
-                acc.reasoning.push_str(&reasoning);
+            if let Some(refusal) = &delta.refusal {
+                acc.refusal.get_or_insert_with(String::new).push_str(refusal);
             }
-            if let Some(refusal) = delta.refusal {
-                acc.refusal
-                    .get_or_insert_with(String::new)
-                    .push_str(&refusal);
-            }
-            for call in delta.tool_calls.unwrap_or_default() {
+            for call in delta.tool_calls.iter().flatten() {
                 self.first_tool_call.get_or_insert(elapsed);
                 let tool = acc.tools.entry(call.index).or_default();
-                if let Some(id) = call.id.filter(|id| !id.is_empty()) {
-                    tool.id = id.0.into_owned();
+                if let Some(id) = call.id.as_deref().filter(|id| !id.is_empty()) {
+                    tool.id = id.to_owned();
                 }
-                if let Some(kind) = call.kind {
-                    tool.kind = kind.0.into_owned();
+                if call.r#type.is_some() {
+                    tool.kind = "function".to_owned();
                 }
-                if let Some(function) = call.function {
-                    if let Some(name) = function.name {
-                        tool.name.push_str(&name);
+                if let Some(function) = &call.function {
+                    if let Some(name) = &function.name {
+                        tool.name.push_str(name);
                     }
-                    if let Some(arguments) = function.arguments {
-                        tool.arguments.push_str(&arguments);
+                    if let Some(arguments) = &function.arguments {
+                        tool.arguments.push_str(arguments);
                     }
                 }
             }
@@ -384,7 +362,12 @@ impl Aggregator {
 
     /// Whether any chunk arrived.
     pub(crate) fn has_chunks(&self) -> bool {
-        self.chunks > 0
+        self.events > 0 || self.typed_chunks > 0
+    }
+
+    /// Raw chunks arrived but never a `data: [DONE]`: the body was cut off.
+    pub(crate) fn cut_off(&self) -> bool {
+        self.raw_chunks > 0 && !self.saw_done
     }
 
     /// The stream rebuilt as a non-streamed `chat.completion`.
@@ -394,10 +377,7 @@ impl Aggregator {
             .iter()
             .map(|(index, c)| {
                 let mut message = Map::new();
-                message.insert(
-                    "role".into(),
-                    json!(c.role.as_deref().unwrap_or("assistant")),
-                );
+                message.insert("role".into(), json!(c.role.unwrap_or("assistant")));
                 let content = (c.has_content || c.tools.is_empty()).then(|| c.content.clone());
                 message.insert("content".into(), json!(content));
                 if !c.reasoning.is_empty() {
@@ -436,10 +416,10 @@ impl Aggregator {
             out.insert("system_fingerprint".into(), json!(fp));
         }
         if let Some(tier) = &self.service_tier {
-            out.insert("service_tier".into(), json!(tier));
+            out.insert("service_tier".into(), tier.clone());
         }
         out.insert("choices".into(), Value::Array(choices));
-        if let Some(usage) = &self.usage {
+        if let Some(usage) = self.raw_usage.as_ref().or(self.typed_usage.as_ref()) {
             out.insert("usage".into(), usage.clone());
         }
         Value::Object(out)
@@ -447,11 +427,15 @@ impl Aggregator {
 
     /// Streaming facts: latencies, counts, usage source.
     pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+        let has_usage = self.raw_usage.is_some() || self.typed_usage.is_some();
         let mut attrs = vec![
-            KeyValue::new(tracer::STREAM_CHUNKS, self.chunks as i64),
+            KeyValue::new(
+                tracer::STREAM_CHUNKS,
+                i64::try_from(self.events.max(self.typed_chunks)).unwrap_or(i64::MAX),
+            ),
             KeyValue::new(
                 tracer::USAGE_SOURCE,
-                if self.usage.is_some() {
+                if has_usage {
                     tracer::USAGE_SOURCE_PROVIDER
                 } else {
                     tracer::USAGE_SOURCE_ABSENT
@@ -482,14 +466,16 @@ impl Aggregator {
 
 /// Receives the raw SSE body of one streamed call.
 pub(crate) struct StreamSink {
+    cx: opentelemetry::Context,
     state: Mutex<Aggregator>,
     /// The HTTP layer saw the response (so the raw body will arrive here).
     captured: std::sync::atomic::AtomicBool,
 }
 
 impl StreamSink {
-    pub(crate) fn new(start: Instant) -> Arc<Self> {
+    pub(crate) fn new(start: Instant, cx: opentelemetry::Context) -> Arc<Self> {
         Arc::new(Self {
+            cx,
             state: Mutex::new(Aggregator::new(start, settings::chunk_events())),
             captured: std::sync::atomic::AtomicBool::new(false),
         })
@@ -506,6 +492,10 @@ impl StreamSink {
 }
 
 impl BodySink for StreamSink {
+    fn trace_context(&self) -> opentelemetry::Context {
+        self.cx.clone()
+    }
+
     fn status(&self, _status: u16) {
         self.captured
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -534,6 +524,8 @@ pub(crate) struct TracedStream {
     sink: Arc<StreamSink>,
     /// The tracer added `include_usage`: hide the usage-only chunk.
     injected: bool,
+    /// The raw body reaches the sink (else typed chunks provide timing and events).
+    raw: bool,
     consumed: usize,
     error: Option<ErrorRecord>,
 }
@@ -545,11 +537,13 @@ impl TracedStream {
         sink: Arc<StreamSink>,
         injected: bool,
     ) -> Self {
+        let raw = sink.is_captured();
         Self {
             inner,
             call: Some(call),
             sink,
             injected,
+            raw,
             consumed: 0,
             error: None,
         }
@@ -575,7 +569,7 @@ impl TracedStream {
         }
         let completion = agg.has_chunks().then(|| agg.completion());
         // Raw bytes that never produced a `[DONE]` mean the body was cut off.
-        let cut_off = agg.has_chunks() && !agg.saw_done;
+        let cut_off = agg.cut_off();
         drop(agg);
 
         let failure = match end {
@@ -607,6 +601,7 @@ impl Stream for TracedStream {
         loop {
             match self.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
+                    self.sink.lock().on_typed_chunk(&chunk, self.raw);
                     if self.injected && chunk.choices.is_empty() && chunk.usage.is_some() {
                         continue; // the usage chunk the caller did not ask for
                     }
@@ -635,43 +630,18 @@ impl Drop for TracedStream {
     }
 }
 
-/// Feeds typed chunks to the aggregator when the raw body is not captured
-/// ([`crate::TracedClient::without_capture`]).
-pub(crate) struct TypedFallback {
-    inner: ChatCompletionResponseStream,
-    sink: Arc<StreamSink>,
-}
-
-impl TypedFallback {
-    pub(crate) fn wrap(
-        inner: ChatCompletionResponseStream,
-        sink: Arc<StreamSink>,
-    ) -> ChatCompletionResponseStream {
-        Box::pin(Self { inner, sink })
-    }
-}
-
-impl Stream for TypedFallback {
-    type Item = Result<CreateChatCompletionStreamResponse, OpenAIError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = self.inner.as_mut().poll_next(cx);
-        match &polled {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let Ok(text) = serde_json::to_string(chunk) {
-                    self.sink.lock().on_chunk(&text);
-                }
-            }
-            Poll::Ready(None) => self.sink.lock().saw_done = true,
-            _ => {}
-        }
-        polled
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chunk(choices: Value) -> Value {
+        json!({"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m",
+               "choices": choices})
+    }
+
+    fn delta(delta: Value, finish: Value) -> Value {
+        chunk(json!([{"index": 0, "delta": delta, "finish_reason": finish}]))
+    }
 
     fn sse(chunks: &[Value]) -> String {
         let mut out = String::new();
@@ -685,28 +655,45 @@ mod tests {
         Aggregator::new(Instant::now(), (100, 20))
     }
 
+    /// Feeds chunks as the traced stream does: raw SSE (split every `split` bytes) from the
+    /// HTTP layer, and the typed chunks the caller receives.
+    fn feed(a: &mut Aggregator, chunks: &[Value], split: usize) {
+        let body = sse(chunks);
+        for piece in body.as_bytes().chunks(split) {
+            a.feed(piece);
+        }
+        for c in chunks {
+            let typed: CreateChatCompletionStreamResponse =
+                serde_json::from_value(c.clone()).expect("a valid typed chunk");
+            a.on_typed_chunk(&typed, true);
+        }
+    }
+
     #[test]
     fn content_is_concatenated_from_any_byte_split() {
-        let body = sse(&[
-            json!({"id": "c1", "model": "m", "created": 7, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
-            json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}),
-            json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "lo"}, "finish_reason": "stop"}]}),
-            json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}}),
-        ]);
-        for split in [1, 3, 7, body.len()] {
+        let chunks = [
+            delta(json!({"role": "assistant", "content": ""}), Value::Null),
+            delta(json!({"content": "Hel"}), Value::Null),
+            delta(json!({"content": "lo"}), json!("stop")),
+            chunk(json!([])).as_object().cloned().map(|mut c| {
+                c.insert("usage".into(), json!({"prompt_tokens": 9, "completion_tokens": 6,
+                    "total_tokens": 15, "prompt_cache_hit_tokens": 4}));
+                Value::Object(c)
+            }).unwrap(),
+        ];
+        for split in [1, 3, 7, 10_000] {
             let mut a = agg();
-            for piece in body.as_bytes().chunks(split) {
-                a.feed(piece);
-            }
-            assert!(a.saw_done);
-            assert_eq!(a.chunks, 4);
-            let out = a.completion();
+            feed(&mut a, &chunks, split);
+            assert!(a.saw_done && !a.cut_off());
+            assert_eq!(a.events, 4);
             assert_eq!(
-                out,
+                a.completion(),
                 json!({"id": "c1", "object": "chat.completion", "created": 7, "model": "m",
                     "choices": [{"index": 0, "finish_reason": "stop",
                         "message": {"role": "assistant", "content": "Hello"}}],
-                    "usage": {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}})
+                    // The raw usage, with the provider's extra field the typed one drops.
+                    "usage": {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15,
+                              "prompt_cache_hit_tokens": 4}})
             );
         }
     }
@@ -714,13 +701,13 @@ mod tests {
     #[test]
     fn tool_call_fragments_merge_by_index() {
         let mut a = agg();
-        a.feed(sse(&[
-            json!({"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [
+        feed(&mut a, &[
+            delta(json!({"role": "assistant", "tool_calls": [
                 {"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": ""}},
-                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}}]}),
-            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}}]}),
-            json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}, "finish_reason": "tool_calls"}]}),
-        ]).as_bytes());
+                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}), Value::Null),
+            delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}), Value::Null),
+            delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}), json!("tool_calls")),
+        ], 10_000);
         let out = a.completion();
         let message = &out["choices"][0]["message"];
         assert_eq!(message["content"], Value::Null);
@@ -736,61 +723,77 @@ mod tests {
     }
 
     #[test]
-    fn reasoning_is_accumulated_separately_and_timed() {
+    fn reasoning_comes_from_the_raw_text() {
         let mut a = agg();
-        a.feed(sse(&[
-            json!({"choices": [{"index": 0, "delta": {"reasoning_content": "Think"}}]}),
-            json!({"choices": [{"index": 0, "delta": {"reasoning_content": "ing."}}]}),
-            json!({"choices": [{"index": 0, "delta": {"content": "Paris."}, "finish_reason": "stop"}]}),
-        ]).as_bytes());
+        feed(&mut a, &[
+            delta(json!({"reasoning_content": "Think"}), Value::Null),
+            delta(json!({"reasoning_content": "ing."}), Value::Null),
+            delta(json!({"content": "Paris."}), json!("stop")),
+        ], 5);
         let out = a.completion();
-        assert_eq!(
-            out["choices"][0]["message"]["reasoning_content"],
-            "Thinking."
-        );
+        assert_eq!(out["choices"][0]["message"]["reasoning_content"], "Thinking.");
         assert_eq!(out["choices"][0]["message"]["content"], "Paris.");
         assert!(a.first_reasoning.unwrap() <= a.first_content.unwrap());
     }
 
     #[test]
     fn cumulative_usage_last_one_wins() {
+        let with_usage = |d: Value, f: Value, out: u64| {
+            let mut c = delta(d, f);
+            c["usage"] = json!({"prompt_tokens": 5, "completion_tokens": out, "total_tokens": 5 + out});
+            c
+        };
         let mut a = agg();
-        a.feed(sse(&[
-            json!({"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}),
-            json!({"choices": [{"index": 0, "delta": {"content": "b"}}], "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}}),
-            json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": null}),
-        ]).as_bytes());
+        feed(&mut a, &[
+            with_usage(json!({"content": "a"}), Value::Null, 1),
+            with_usage(json!({"content": "b"}), Value::Null, 2),
+            {
+                let mut c = delta(json!({}), json!("stop"));
+                c["usage"] = Value::Null;
+                c
+            },
+        ], 10_000);
         assert_eq!(a.completion()["usage"]["total_tokens"], 7);
         let attrs = a.attributes();
-        assert!(attrs
-            .iter()
-            .any(|kv| kv.key.as_str() == tracer::USAGE_SOURCE
-                && kv.value.as_str() == tracer::USAGE_SOURCE_PROVIDER));
+        assert!(attrs.iter().any(|kv| kv.key.as_str() == tracer::USAGE_SOURCE
+            && kv.value.as_str() == tracer::USAGE_SOURCE_PROVIDER));
     }
 
     #[test]
     fn chunk_events_keep_first_and_last() {
         let mut a = Aggregator::new(Instant::now(), (3, 2));
-        for i in 0..10 {
-            a.on_chunk(
-                &json!({"choices": [{"index": 0, "delta": {"content": i.to_string()}}]})
-                    .to_string(),
-            );
-        }
+        let chunks: Vec<Value> =
+            (0..10).map(|i| delta(json!({"content": i.to_string()}), Value::Null)).collect();
+        feed(&mut a, &chunks, 10_000);
         let kept: Vec<usize> = a.events().map(|(_, i, _)| *i).collect();
         assert_eq!(kept, [0, 1, 2, 8, 9]);
-        assert_eq!(
-            a.completion()["choices"][0]["message"]["content"],
-            "0123456789"
-        );
+        assert_eq!(a.completion()["choices"][0]["message"]["content"], "0123456789");
     }
 
     #[test]
-    fn keepalive_comments_and_crlf_are_ignored() {
+    fn without_raw_text_typed_chunks_give_timing_and_events() {
         let mut a = agg();
-        a.feed(b": ping\r\n\r\nevent: keepalive\r\ndata: {}\r\n\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"x\"}}]}\r\n\r\n");
-        assert_eq!(a.chunks, 1);
-        assert_eq!(a.completion()["choices"][0]["message"]["content"], "x");
-        assert!(!a.saw_done);
+        let typed: CreateChatCompletionStreamResponse =
+            serde_json::from_value(delta(json!({"content": "x"}), json!("stop"))).unwrap();
+        a.on_typed_chunk(&typed, false);
+        assert!(a.first_chunk.is_some());
+        assert_eq!(a.events, 1);
+        assert!(!a.cut_off(), "no raw text, so nothing can look cut off");
+    }
+
+    #[test]
+    fn keepalive_comments_crlf_and_cut_off_bodies() {
+        let mut a = agg();
+        a.feed(b": ping\r\n\r\nevent: keepalive\r\ndata: {}\r\n\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"x\"}}]}\r\n\r\n");
+        assert_eq!(a.events, 1);
+        assert_eq!(a.choices[&0].reasoning, "x");
+        assert!(a.cut_off());
+    }
+
+    #[test]
+    fn object_field_detection() {
+        assert!(has_object_field(r#"{"usage": {"a":1}}"#, "\"usage\""));
+        assert!(!has_object_field(r#"{"usage":null}"#, "\"usage\""));
+        assert!(!has_object_field(r#"{"content":"\"usage\" is a word"}"#, "\"usage\""));
     }
 }
