@@ -73,6 +73,28 @@ fn time(reps: usize, iters: usize, mut f: impl FnMut()) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// Median times of draining the same stream with a plain and a traced client, interleaved.
+async fn interleaved_streams(
+    plain: &Client<async_openai::config::OpenAIConfig>,
+    traced: &mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
+    request: &async_openai::types::chat::CreateChatCompletionRequest,
+    n: usize,
+) -> (Duration, Duration) {
+    let (mut tp, mut tt) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let start = Instant::now();
+        let mut s = plain.chat().create_stream(request.clone()).await.unwrap();
+        while s.next().await.is_some() {}
+        tp.push(start.elapsed());
+        let start = Instant::now();
+        let mut s = traced.chat().create_stream(request.clone()).await.unwrap();
+        while s.next().await.is_some() {}
+        drop(s);
+        tt.push(start.elapsed());
+    }
+    (median(tp), median(tt))
+}
+
 /// A tower service answering every request with `body` (no network).
 fn canned_service(
     body: Vec<u8>,
@@ -87,18 +109,20 @@ fn canned_service(
        + Sync
        + 'static {
     let body = bytes::Bytes::from(body);
-    tower::service_fn(move |factory: async_openai::middleware::HttpRequestFactory| {
-        let body = body.clone();
-        async move {
-            let _request = factory.build().await?;
-            let response = http::Response::builder()
-                .status(200)
-                .header("content-type", content_type)
-                .body(body)
-                .expect("valid response");
-            Ok::<_, async_openai::error::OpenAIError>(reqwest::Response::from(response))
-        }
-    })
+    tower::service_fn(
+        move |factory: async_openai::middleware::HttpRequestFactory| {
+            let body = body.clone();
+            async move {
+                let _request = factory.build().await?;
+                let response = http::Response::builder()
+                    .status(200)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .expect("valid response");
+                Ok::<_, async_openai::error::OpenAIError>(reqwest::Response::from(response))
+            }
+        },
+    )
 }
 
 /// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
@@ -201,8 +225,16 @@ async fn main() {
         }
         let (p, t) = (median(tp), median(tt));
         bench.row("create, plain, no network", p, "canned in-process response");
-        bench.row("create, traced, no network", t, "same, traced, in-memory exporter");
-        bench.row("create, tracing overhead per call", diff(t, p), "traced − plain (medians)");
+        bench.row(
+            "create, traced, no network",
+            t,
+            "same, traced, in-memory exporter",
+        );
+        bench.row(
+            "create, tracing overhead per call",
+            diff(t, p),
+            "traced − plain (medians)",
+        );
 
         let mut sse = String::new();
         for i in 0..300 {
@@ -226,22 +258,10 @@ async fn main() {
             include_usage: Some(true),
             ..Default::default()
         });
-        let n = bench.iterations(500);
-        let (mut tp, mut tt) = (Vec::new(), Vec::new());
-        for _ in 0..n {
-            let start = Instant::now();
-            let mut s = plain.chat().create_stream(req.clone()).await.unwrap();
-            while s.next().await.is_some() {}
-            tp.push(start.elapsed());
-            let start = Instant::now();
-            let mut s = traced.chat().create_stream(req.clone()).await.unwrap();
-            while s.next().await.is_some() {}
-            drop(s);
-            tt.push(start.elapsed());
-        }
+        let (tp, tt) = interleaved_streams(&plain, &traced, &req, bench.iterations(500)).await;
         bench.row(
             "stream, tracing overhead per chunk, no network",
-            diff(median(tt), median(tp)) / 300,
+            diff(tt, tp) / 300,
             "(traced − plain) / 300 chunks",
         );
         drop(rec);
@@ -337,23 +357,12 @@ async fn main() {
     );
 
     let long = ask("deepseek-chat-long", "talk");
-    let n = bench.iterations(100);
-    let (mut t_plain, mut t_traced) = (Vec::new(), Vec::new());
-    for _ in 0..n {
-        let start = Instant::now();
-        let mut s = plain.chat().create_stream(long.clone()).await.unwrap();
-        while s.next().await.is_some() {}
-        t_plain.push(start.elapsed());
-        let start = Instant::now();
-        let mut s = traced.chat().create_stream(long.clone()).await.unwrap();
-        while s.next().await.is_some() {}
-        drop(s);
-        t_traced.push(start.elapsed());
-    }
+    let (t_plain, t_traced) =
+        interleaved_streams(&plain, &traced, &long, bench.iterations(100)).await;
     let chunks = 303u32; // role + 300 content + finish chunks (+ the hidden usage chunk)
     bench.row(
         "stream, tracing overhead per chunk (303-chunk stream)",
-        diff(median(t_traced), median(t_plain)) / chunks,
+        diff(t_traced, t_plain) / chunks,
         "(traced − plain) / chunks, medians",
     );
     drop(rec);

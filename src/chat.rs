@@ -61,17 +61,14 @@ impl<'c, C: Config> TracedChat<'c, C> {
             return chat.create(request).await;
         }
         let body = Arc::new(BodyBuffer::new(call.trace_context()));
-        let result = capture::with_sink(body.clone(), chat.create(request))
-            .await;
+        let result = capture::with_sink(body.clone(), chat.create(request)).await;
         match &result {
             Ok(response) => call.succeed(&body.json().unwrap_or_else(|| typed_json(response))),
             Err(error) => call.fail(error),
         }
         result
     }
-}
 
-impl<C: Config> TracedChat<'_, C> {
     /// Creates a streamed chat completion, exactly like async-openai's `Chat::create_stream`,
     /// with one `Completions` span owning the whole stream.
     ///
@@ -109,8 +106,7 @@ impl<C: Config> TracedChat<'_, C> {
             request.stream_options = Some(options);
         }
         let sink = StreamSink::new(start, call.trace_context());
-        let result = capture::with_sink(sink.clone(), chat.create_stream(request))
-            .await;
+        let result = capture::with_sink(sink.clone(), chat.create_stream(request)).await;
         match result {
             Ok(stream) => Ok(Box::pin(TracedStream::new(stream, call, sink, injected))),
             Err(error) => {

@@ -262,7 +262,11 @@ impl Aggregator {
                     let reasoning = choice.delta.and_then(|d| d.reasoning_content);
                     if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
                         self.first_reasoning.get_or_insert(elapsed);
-                        self.choices.entry(choice.index).or_default().reasoning.push_str(&r);
+                        self.choices
+                            .entry(choice.index)
+                            .or_default()
+                            .reasoning
+                            .push_str(&r);
                     }
                 }
             }
@@ -311,7 +315,8 @@ impl Aggregator {
             self.created = Some(u64::from(chunk.created));
             // Deprecated by OpenAI, still sent by DeepSeek and others.
             #[allow(deprecated)]
-            self.system_fingerprint.clone_from(&chunk.system_fingerprint);
+            self.system_fingerprint
+                .clone_from(&chunk.system_fingerprint);
             self.service_tier = chunk
                 .service_tier
                 .as_ref()
@@ -337,7 +342,9 @@ impl Aggregator {
                 }
             }
             if let Some(refusal) = &delta.refusal {
-                acc.refusal.get_or_insert_with(String::new).push_str(refusal);
+                acc.refusal
+                    .get_or_insert_with(String::new)
+                    .push_str(refusal);
             }
             for call in delta.tool_calls.iter().flatten() {
                 self.first_tool_call.get_or_insert(elapsed);
@@ -675,11 +682,18 @@ mod tests {
             delta(json!({"role": "assistant", "content": ""}), Value::Null),
             delta(json!({"content": "Hel"}), Value::Null),
             delta(json!({"content": "lo"}), json!("stop")),
-            chunk(json!([])).as_object().cloned().map(|mut c| {
-                c.insert("usage".into(), json!({"prompt_tokens": 9, "completion_tokens": 6,
-                    "total_tokens": 15, "prompt_cache_hit_tokens": 4}));
-                Value::Object(c)
-            }).unwrap(),
+            chunk(json!([]))
+                .as_object()
+                .cloned()
+                .map(|mut c| {
+                    c.insert(
+                        "usage".into(),
+                        json!({"prompt_tokens": 9, "completion_tokens": 6,
+                    "total_tokens": 15, "prompt_cache_hit_tokens": 4}),
+                    );
+                    Value::Object(c)
+                })
+                .unwrap(),
         ];
         for split in [1, 3, 7, 10_000] {
             let mut a = agg();
@@ -701,13 +715,26 @@ mod tests {
     #[test]
     fn tool_call_fragments_merge_by_index() {
         let mut a = agg();
-        feed(&mut a, &[
-            delta(json!({"role": "assistant", "tool_calls": [
+        feed(
+            &mut a,
+            &[
+                delta(
+                    json!({"role": "assistant", "tool_calls": [
                 {"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": ""}},
-                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}), Value::Null),
-            delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}), Value::Null),
-            delta(json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}), json!("tool_calls")),
-        ], 10_000);
+                {"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}),
+                    Value::Null,
+                ),
+                delta(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"city\":"}}]}),
+                    Value::Null,
+                ),
+                delta(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"Paris\"}"}}]}),
+                    json!("tool_calls"),
+                ),
+            ],
+            10_000,
+        );
         let out = a.completion();
         let message = &out["choices"][0]["message"];
         assert_eq!(message["content"], Value::Null);
@@ -725,13 +752,20 @@ mod tests {
     #[test]
     fn reasoning_comes_from_the_raw_text() {
         let mut a = agg();
-        feed(&mut a, &[
-            delta(json!({"reasoning_content": "Think"}), Value::Null),
-            delta(json!({"reasoning_content": "ing."}), Value::Null),
-            delta(json!({"content": "Paris."}), json!("stop")),
-        ], 5);
+        feed(
+            &mut a,
+            &[
+                delta(json!({"reasoning_content": "Think"}), Value::Null),
+                delta(json!({"reasoning_content": "ing."}), Value::Null),
+                delta(json!({"content": "Paris."}), json!("stop")),
+            ],
+            5,
+        );
         let out = a.completion();
-        assert_eq!(out["choices"][0]["message"]["reasoning_content"], "Thinking.");
+        assert_eq!(
+            out["choices"][0]["message"]["reasoning_content"],
+            "Thinking."
+        );
         assert_eq!(out["choices"][0]["message"]["content"], "Paris.");
         assert!(a.first_reasoning.unwrap() <= a.first_content.unwrap());
     }
@@ -740,34 +774,45 @@ mod tests {
     fn cumulative_usage_last_one_wins() {
         let with_usage = |d: Value, f: Value, out: u64| {
             let mut c = delta(d, f);
-            c["usage"] = json!({"prompt_tokens": 5, "completion_tokens": out, "total_tokens": 5 + out});
+            c["usage"] =
+                json!({"prompt_tokens": 5, "completion_tokens": out, "total_tokens": 5 + out});
             c
         };
         let mut a = agg();
-        feed(&mut a, &[
-            with_usage(json!({"content": "a"}), Value::Null, 1),
-            with_usage(json!({"content": "b"}), Value::Null, 2),
-            {
-                let mut c = delta(json!({}), json!("stop"));
-                c["usage"] = Value::Null;
-                c
-            },
-        ], 10_000);
+        feed(
+            &mut a,
+            &[
+                with_usage(json!({"content": "a"}), Value::Null, 1),
+                with_usage(json!({"content": "b"}), Value::Null, 2),
+                {
+                    let mut c = delta(json!({}), json!("stop"));
+                    c["usage"] = Value::Null;
+                    c
+                },
+            ],
+            10_000,
+        );
         assert_eq!(a.completion()["usage"]["total_tokens"], 7);
         let attrs = a.attributes();
-        assert!(attrs.iter().any(|kv| kv.key.as_str() == tracer::USAGE_SOURCE
-            && kv.value.as_str() == tracer::USAGE_SOURCE_PROVIDER));
+        assert!(attrs
+            .iter()
+            .any(|kv| kv.key.as_str() == tracer::USAGE_SOURCE
+                && kv.value.as_str() == tracer::USAGE_SOURCE_PROVIDER));
     }
 
     #[test]
     fn chunk_events_keep_first_and_last() {
         let mut a = Aggregator::new(Instant::now(), (3, 2));
-        let chunks: Vec<Value> =
-            (0..10).map(|i| delta(json!({"content": i.to_string()}), Value::Null)).collect();
+        let chunks: Vec<Value> = (0..10)
+            .map(|i| delta(json!({"content": i.to_string()}), Value::Null))
+            .collect();
         feed(&mut a, &chunks, 10_000);
         let kept: Vec<usize> = a.events().map(|(_, i, _)| *i).collect();
         assert_eq!(kept, [0, 1, 2, 8, 9]);
-        assert_eq!(a.completion()["choices"][0]["message"]["content"], "0123456789");
+        assert_eq!(
+            a.completion()["choices"][0]["message"]["content"],
+            "0123456789"
+        );
     }
 
     #[test]
@@ -794,6 +839,9 @@ mod tests {
     fn object_field_detection() {
         assert!(has_object_field(r#"{"usage": {"a":1}}"#, "\"usage\""));
         assert!(!has_object_field(r#"{"usage":null}"#, "\"usage\""));
-        assert!(!has_object_field(r#"{"content":"\"usage\" is a word"}"#, "\"usage\""));
+        assert!(!has_object_field(
+            r#"{"content":"\"usage\" is a word"}"#,
+            "\"usage\""
+        ));
     }
 }

@@ -30,6 +30,21 @@ async fn drain(mut stream: ChatCompletionResponseStream) -> Vec<serde_json::Valu
     items
 }
 
+/// The items of the same streamed request, untraced and traced.
+async fn plain_and_traced(
+    mock: &MockDeepSeek,
+    request: CreateChatCompletionRequest,
+) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let plain = Client::with_config(config(mock))
+        .chat()
+        .create_stream(request.clone())
+        .await
+        .unwrap();
+    let plain = drain(plain).await;
+    let traced = client(mock).chat().create_stream(request).await.unwrap();
+    (plain, drain(traced).await)
+}
+
 fn with_usage(mut request: CreateChatCompletionRequest) -> CreateChatCompletionRequest {
     request.stream_options = Some(ChatCompletionStreamOptions {
         include_usage: Some(true),
@@ -72,15 +87,7 @@ async fn full_read_without_asking_for_usage_still_records_it_and_hides_the_extra
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
     let request = seed_request("deepseek-chat");
-    let plain = drain(
-        Client::with_config(config(&mock))
-            .chat()
-            .create_stream(request.clone())
-            .await
-            .unwrap(),
-    )
-    .await;
-    let traced = drain(client(&mock).chat().create_stream(request).await.unwrap()).await;
+    let (plain, traced) = plain_and_traced(&mock, request).await;
     assert_eq!(
         traced, plain,
         "the caller sees exactly async-openai's chunks"
@@ -132,15 +139,7 @@ async fn caller_requested_usage_is_untouched() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
     let request = with_usage(seed_request("deepseek-chat"));
-    let plain = drain(
-        Client::with_config(config(&mock))
-            .chat()
-            .create_stream(request.clone())
-            .await
-            .unwrap(),
-    )
-    .await;
-    let traced = drain(client(&mock).chat().create_stream(request).await.unwrap()).await;
+    let (plain, traced) = plain_and_traced(&mock, request).await;
     assert_eq!(traced, plain);
     assert_eq!(traced.last().unwrap()["usage"]["total_tokens"], 15);
     let span = rec.one("Completions");
@@ -234,15 +233,7 @@ async fn mid_stream_error_marks_the_span_failed_and_keeps_partial_output() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
     let request = seed_request("deepseek-chat-midstream-error");
-    let plain = drain(
-        Client::with_config(config(&mock))
-            .chat()
-            .create_stream(request.clone())
-            .await
-            .unwrap(),
-    )
-    .await;
-    let traced = drain(client(&mock).chat().create_stream(request).await.unwrap()).await;
+    let (plain, traced) = plain_and_traced(&mock, request).await;
     assert_eq!(traced, plain, "the error reaches the caller unchanged");
     assert!(traced.iter().any(|c| c.get("error").is_some()));
 
