@@ -540,18 +540,18 @@ mod tests {
             "trace_info": {
                 "trace_id": "tr-0123", "state": "OK",
                 "request_preview": "What is the capital of France?",
-                "trace_metadata": {"mlflow.trace.tokenUsage":
+                "trace_metadata": {(mlflow::trace::TOKEN_USAGE):
                     "{\"input_tokens\": 12, \"output_tokens\": 8, \"total_tokens\": 20}"},
-                "tags": {"mlflow.traceName": "Completions"}
+                "tags": {(mlflow::trace::NAME_TAG): "Completions"}
             },
             "spans": [{
                 "name": "Completions", "span_id": "AAECAwQFBgc=", "parent_span_id": "",
                 "start_time_unix_nano": 5, "end_time_unix_nano": "9",
                 "status": {"code": "STATUS_CODE_OK"},
                 "attributes": [
-                    {"key": "mlflow.spanType", "value": {"string_value": "CHAT_MODEL"}},
+                    {"key": mlflow::SPAN_TYPE, "value": {"string_value": "CHAT_MODEL"}},
                     {"key": "max_tokens", "value": {"int_value": "100"}},
-                    {"key": "mlflow.chat.tokenUsage", "value": {"kvlist_value": {"values": [
+                    {"key": mlflow::CHAT_TOKEN_USAGE, "value": {"kvlist_value": {"values": [
                         {"key": "input_tokens", "value": {"int_value": 12}},
                         {"key": "output_tokens", "value": {"int_value": 8}},
                         {"key": "total_tokens", "value": {"int_value": 20}}]}}}
@@ -571,7 +571,7 @@ mod tests {
                 cache_read_input_tokens: None
             })
         );
-        assert_eq!(trace.info.tags["mlflow.traceName"], "Completions");
+        assert_eq!(trace.info.tags[mlflow::trace::NAME_TAG], "Completions");
         let span = &trace.spans[0];
         assert_eq!(span.span_id, "0001020304050607");
         assert_eq!(span.parent_id, None);
