@@ -95,6 +95,27 @@ async fn interleaved_streams(
     (median(tp), median(tt))
 }
 
+/// A plain and a traced client over the same canned in-process response.
+fn canned_clients(
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> (
+    Client<async_openai::config::OpenAIConfig>,
+    mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
+) {
+    let canned = canned_service(body, content_type);
+    let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
+        .with_http_service(canned.clone());
+    let traced = mlflow_tracing::TracedClient::with_installed_capture(
+        Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
+            tower::ServiceBuilder::new()
+                .layer(mlflow_tracing::CaptureLayer)
+                .service(canned),
+        ),
+    );
+    (plain, traced)
+}
+
 /// A tower service answering every request with `body` (no network).
 fn canned_service(
     body: Vec<u8>,
@@ -202,16 +223,7 @@ async fn main() {
     {
         let rec = Recorder::install();
         let body = serde_json::to_vec(&response).unwrap();
-        let canned = canned_service(body, "application/json");
-        let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
-            .with_http_service(canned.clone());
-        let traced = mlflow_tracing::TracedClient::with_installed_capture(
-            Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
-                tower::ServiceBuilder::new()
-                    .layer(mlflow_tracing::CaptureLayer)
-                    .service(canned),
-            ),
-        );
+        let (plain, traced) = canned_clients(body, "application/json");
         let req = seed_request("deepseek-chat");
         let n = bench.iterations(20_000);
         let (mut tp, mut tt) = (Vec::new(), Vec::new());
@@ -243,16 +255,7 @@ async fn main() {
             ));
         }
         sse.push_str("data: [DONE]\n\n");
-        let canned = canned_service(sse.into_bytes(), "text/event-stream");
-        let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
-            .with_http_service(canned.clone());
-        let traced = mlflow_tracing::TracedClient::with_installed_capture(
-            Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
-                tower::ServiceBuilder::new()
-                    .layer(mlflow_tracing::CaptureLayer)
-                    .service(canned),
-            ),
-        );
+        let (plain, traced) = canned_clients(sse.into_bytes(), "text/event-stream");
         let mut req = seed_request("deepseek-chat");
         req.stream_options = Some(async_openai::types::chat::ChatCompletionStreamOptions {
             include_usage: Some(true),

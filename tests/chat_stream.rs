@@ -45,6 +45,15 @@ async fn plain_and_traced(
     (plain, drain(traced).await)
 }
 
+/// Opens a traced stream of the seed request.
+async fn open(mock: &MockDeepSeek, model: &str) -> ChatCompletionResponseStream {
+    client(mock)
+        .chat()
+        .create_stream(seed_request(model))
+        .await
+        .unwrap()
+}
+
 fn with_usage(mut request: CreateChatCompletionRequest) -> CreateChatCompletionRequest {
     request.stream_options = Some(ChatCompletionStreamOptions {
         include_usage: Some(true),
@@ -158,11 +167,7 @@ async fn caller_requested_usage_is_untouched() {
 async fn span_closes_at_the_end_of_the_stream_not_at_drop() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    let mut stream = client(&mock)
-        .chat()
-        .create_stream(seed_request("deepseek-chat"))
-        .await
-        .unwrap();
+    let mut stream = open(&mock, "deepseek-chat").await;
     while stream.next().await.is_some() {}
     assert_eq!(
         rec.named("Completions").len(),
@@ -177,14 +182,7 @@ async fn span_closes_at_the_end_of_the_stream_not_at_drop() {
 async fn reasoner_stream_accumulates_reasoning_separately() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    drain(
-        client(&mock)
-            .chat()
-            .create_stream(seed_request("deepseek-reasoner"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    drain(open(&mock, "deepseek-reasoner").await).await;
     let span = rec.one("Completions");
     let message = &attr_json(&span, mlflow::SPAN_OUTPUTS)["choices"][0]["message"];
     assert_eq!(message["content"], "The capital of France is Paris.");
@@ -249,14 +247,7 @@ async fn mid_stream_error_marks_the_span_failed_and_keeps_partial_output() {
 async fn body_cut_before_done_is_an_incomplete_stream() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    let items = drain(
-        client(&mock)
-            .chat()
-            .create_stream(seed_request("deepseek-chat-truncated"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let items = drain(open(&mock, "deepseek-chat-truncated").await).await;
     assert_eq!(items.len(), 3);
     let span = rec.one("Completions");
     assert_eq!(attr_str(&span, otel::ERROR_TYPE), "IncompleteStream");
@@ -269,11 +260,7 @@ async fn body_cut_before_done_is_an_incomplete_stream() {
 async fn dropping_the_stream_after_one_chunk_closes_the_span_as_cancelled() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    let mut stream = client(&mock)
-        .chat()
-        .create_stream(seed_request("deepseek-chat"))
-        .await
-        .unwrap();
+    let mut stream = open(&mock, "deepseek-chat").await;
     stream.next().await.unwrap().unwrap();
     assert!(
         rec.named("Completions").is_empty(),
