@@ -134,7 +134,9 @@ pub use processor::MlflowSpanProcessor;
 pub use settings::{is_enabled, set_enabled, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 pub use span_type::SpanType;
 pub use trace_api::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
-pub use trace_info::{set_session_id, set_trace_name, set_trace_tag, set_user_id};
+pub use trace_info::{
+    set_session_id, set_trace_metadata, set_trace_name, set_trace_tag, set_user_id,
+};
 #[doc(hidden)]
 pub use user_span::__private;
 pub use user_span::{spawn, with_span, UserSpan};

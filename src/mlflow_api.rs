@@ -149,9 +149,118 @@ fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String
     Err(fail(format!("create answered {status}: {created}")))
 }
 
+/// What StartTraceV3 needs to know about a finished trace.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TraceInfoUpdate {
+    /// OTel trace id, 32 hex digits.
+    pub(crate) trace_id: String,
+    pub(crate) start: std::time::SystemTime,
+    pub(crate) end: std::time::SystemTime,
+    pub(crate) failed: bool,
+    pub(crate) metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl TraceInfoUpdate {
+    /// The `POST /api/3.0/mlflow/traces` body: MLflow merges the metadata into the trace it
+    /// built from the spans, keeping its computed token usage and previews.
+    pub(crate) fn body(&self, experiment_id: &str) -> Value {
+        let duration = self.end.duration_since(self.start).unwrap_or_default();
+        json!({"trace": {"trace_info": {
+            "trace_id": format!("tr-{}", self.trace_id),
+            "trace_location": {"type": "MLFLOW_EXPERIMENT",
+                               "mlflow_experiment": {"experiment_id": experiment_id}},
+            "request_time": rfc3339(self.start),
+            "execution_duration": format!("{}.{:09}s", duration.as_secs(), duration.subsec_nanos()),
+            "state": if self.failed { "ERROR" } else { "OK" },
+            "trace_metadata": self.metadata,
+        }}})
+    }
+}
+
+/// Sends trace metadata to MLflow (blocking; called from the exporter's own thread).
+pub(crate) fn post_trace_info(
+    client: &reqwest::blocking::Client,
+    tracking_uri: &str,
+    headers: &[(String, String)],
+    experiment_id: &str,
+    update: &TraceInfoUpdate,
+) -> Result<(), String> {
+    let mut request = client
+        .post(format!("{tracking_uri}/api/3.0/mlflow/traces"))
+        .json(&update.body(experiment_id));
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let response = request.send().map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        let status = response.status();
+        Err(format!("{status}: {}", response.text().unwrap_or_default()))
+    }
+}
+
+/// RFC 3339 UTC timestamp with milliseconds (`2026-11-25T07:52:04.123Z`).
+pub(crate) fn rfc3339(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps() {
+        use std::time::{Duration, UNIX_EPOCH};
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_593_124_123);
+        assert_eq!(rfc3339(t), "2026-11-25T07:52:04.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn trace_info_body() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let update = TraceInfoUpdate {
+            trace_id: "ab".repeat(16),
+            start: UNIX_EPOCH,
+            end: UNIX_EPOCH + Duration::from_millis(38),
+            failed: false,
+            metadata: [("app.version".to_owned(), "1.2.3".to_owned())].into(),
+        };
+        let body = update.body("7");
+        let info = &body["trace"]["trace_info"];
+        assert_eq!(info["trace_id"], format!("tr-{}", "ab".repeat(16)));
+        assert_eq!(info["execution_duration"], "0.038000000s");
+        assert_eq!(info["state"], "OK");
+        assert_eq!(
+            info["trace_location"]["mlflow_experiment"]["experiment_id"],
+            "7"
+        );
+        assert_eq!(info["trace_metadata"]["app.version"], "1.2.3");
+    }
 
     #[test]
     fn authorization_headers() {

@@ -165,6 +165,10 @@ pub mod tracer {
     pub const TIME_TO_FIRST_CONTENT: &str = "mlflow_tracing.stream.time_to_first_content";
     /// Seconds from the request to the first reasoning token (double, DeepSeek reasoner).
     pub const TIME_TO_FIRST_REASONING: &str = "mlflow_tracing.stream.time_to_first_reasoning";
+    /// Prefix of root-span attributes carrying trace metadata set with
+    /// [`crate::set_trace_metadata`]; for MLflow they are sent as trace info after the
+    /// spans, not as attributes. Example: `mlflow_tracing.traceMetadata.app.version`.
+    pub const TRACE_METADATA_PREFIX: &str = "mlflow_tracing.traceMetadata.";
     /// Seconds from the request to the first tool-call delta (double).
     pub const TIME_TO_FIRST_TOOL_CALL: &str = "mlflow_tracing.stream.time_to_first_tool_call";
 }

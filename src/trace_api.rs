@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::exporter::Target;
 use crate::init;
 use crate::processor;
-use crate::semconv::mlflow;
+use crate::semconv::{mlflow, otel, tracer};
 
 /// How long [`get_trace`] waits for MLflow to have the complete trace.
 const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);
@@ -472,14 +472,26 @@ pub(crate) fn from_span_data(trace_id: &str, data: &[SpanData]) -> Trace {
     spans.sort_by_key(|s| s.start_time_ns);
 
     let root = spans.iter().find(|s| s.parent_id.is_none());
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let mut tags = BTreeMap::new();
+    let mut metadata = BTreeMap::new();
     if let Some(root) = root {
         for (k, v) in &root.attributes {
             if let Some(tag) = k.strip_prefix(mlflow::TRACE_TAG_PREFIX) {
-                tags.insert(
-                    tag.to_owned(),
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                );
+                tags.insert(tag.to_owned(), text(v));
+            } else if let Some(key) = k.strip_prefix(tracer::TRACE_METADATA_PREFIX) {
+                metadata.insert(key.to_owned(), text(v));
+            }
+        }
+    }
+    // Like the server: session and user from any span.
+    for span in &spans {
+        for (attr, key) in [
+            (otel::SESSION_ID, mlflow::trace::SESSION),
+            (otel::USER_ID, mlflow::trace::USER),
+        ] {
+            if let Some(v) = span.attributes.get(attr) {
+                metadata.insert(key.to_owned(), text(v));
             }
         }
     }
@@ -498,7 +510,7 @@ pub(crate) fn from_span_data(trace_id: &str, data: &[SpanData]) -> Trace {
             response_preview: preview(root.and_then(TraceSpan::outputs)),
             token_usage: tree_usage(&spans),
             tags,
-            metadata: BTreeMap::new(),
+            metadata,
         },
         spans,
     }

@@ -1,4 +1,4 @@
-//! Trace-level data (name, session, user, tags) set from anywhere inside a trace.
+//! Trace-level data (name, session, user, tags, metadata) set from anywhere inside a trace.
 //!
 //! The values are held per trace id until the trace's root span ends, then written onto the
 //! root span by [`crate::MlflowSpanProcessor`]: MLflow reads the trace name and tags from
@@ -13,7 +13,7 @@ use opentelemetry::KeyValue;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::json::capped_str;
-use crate::semconv::{mlflow, otel};
+use crate::semconv::{mlflow, otel, tracer};
 use crate::settings;
 
 /// Traces with pending data; bounded so traces whose root never ends cannot grow it forever.
@@ -79,5 +79,14 @@ pub fn set_user_id(user_id: impl Into<String>) -> bool {
 /// Returns `false` outside any traced span.
 pub fn set_trace_tag(key: impl AsRef<str>, value: impl Into<String>) -> bool {
     let key = format!("{}{}", mlflow::TRACE_TAG_PREFIX, key.as_ref());
+    set(KeyValue::new(key, text(value)))
+}
+
+/// Adds a metadata entry to the current trace (MLflow's `trace_metadata`, shown in the trace
+/// info). MLflow's OTLP endpoint has no attribute for arbitrary metadata, so with the MLflow
+/// destination the exporter sends it over the REST API right after the trace's spans.
+/// Returns `false` outside any traced span.
+pub fn set_trace_metadata(key: impl AsRef<str>, value: impl Into<String>) -> bool {
+    let key = format!("{}{}", tracer::TRACE_METADATA_PREFIX, key.as_ref());
     set(KeyValue::new(key, text(value)))
 }

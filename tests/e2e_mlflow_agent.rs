@@ -34,6 +34,7 @@ async fn conversation(client: &TracedClient<async_openai::config::OpenAIConfig>)
     assert!(mlflow_tracing::set_session_id("session-42"));
     assert!(mlflow_tracing::set_user_id("user-7"));
     assert!(mlflow_tracing::set_trace_tag("team", "rust"));
+    assert!(mlflow_tracing::set_trace_metadata("app.version", "1.2.3"));
     let spawned = {
         let client = client.clone();
         mlflow_tracing::spawn(async move {
@@ -143,6 +144,15 @@ async fn agent_trace_and_trace_level_data_in_mlflow() {
     assert_eq!(trace.info.tags["team"], "rust");
     assert_eq!(trace.info.metadata["mlflow.trace.session"], "session-42");
     assert_eq!(trace.info.metadata["mlflow.trace.user"], "user-7");
+    // Sent over REST after the spans: merged, MLflow's own computed fields kept.
+    assert_eq!(trace.info.metadata["app.version"], "1.2.3");
+    assert!(trace.info.metadata.contains_key("mlflow.trace.tokenUsage"));
+    assert!(!trace
+        .root()
+        .unwrap()
+        .attributes
+        .keys()
+        .any(|k| k.contains("traceMetadata")));
     let root = trace.root().unwrap();
     assert_eq!(root.name, "conversation");
     let chats: Vec<_> = trace.spans_named("Completions").collect();

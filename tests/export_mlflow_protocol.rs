@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
+use tracing::Instrument;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -27,6 +28,11 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
         .mount(&mlflow)
         .await;
     Mock::given(method("POST"))
+        .and(path("/api/3.0/mlflow/traces"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&mlflow)
+        .await;
+    Mock::given(method("POST"))
         .and(path("/v1/traces"))
         .respond_with(ResponseTemplate::new(200))
         .mount(&mlflow)
@@ -43,11 +49,17 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
 
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);
-    client
-        .chat()
-        .create(seed_request("deepseek-chat"))
-        .await
-        .unwrap();
+    async {
+        assert!(mlflow_tracing::set_trace_metadata("app.version", "1.2.3"));
+        client
+            .chat()
+            .create(seed_request("deepseek-chat"))
+            .await
+            .unwrap();
+    }
+    .instrument(tracing::info_span!("session"))
+    .await;
+    let session_trace = mlflow_tracing::last_trace_id().unwrap();
     let _ = client
         .chat()
         .create(seed_request("deepseek-chat-error-401"))
@@ -81,4 +93,27 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
     assert!(contains("The capital of France is Paris."));
     assert!(contains("AuthenticationError"));
     assert!(!contains(SECRET_KEY), "the LLM API key was exported");
+    assert!(
+        !contains("traceMetadata"),
+        "metadata travels over REST, not as attributes"
+    );
+
+    // The metadata followed the spans, as MLflow trace info.
+    let info = requests
+        .iter()
+        .find(|r| r.url.path() == "/api/3.0/mlflow/traces")
+        .expect("trace info sent");
+    assert_eq!(info.headers["authorization"], "Bearer mlflow-token");
+    let body: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
+    let trace_info = &body["trace"]["trace_info"];
+    assert_eq!(trace_info["trace_id"], session_trace.as_str());
+    assert_eq!(
+        trace_info["trace_metadata"],
+        json!({"app.version": "1.2.3"})
+    );
+    assert_eq!(trace_info["state"], "OK");
+    assert_eq!(
+        trace_info["trace_location"]["mlflow_experiment"]["experiment_id"],
+        "42"
+    );
 }
