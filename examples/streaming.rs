@@ -47,7 +47,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(stream);
 
     let trace_id = mlflow_tracing::last_trace_id().ok_or("no trace was recorded")?;
-    let trace = mlflow_tracing::get_trace(&trace_id).await?;
+    let trace = match mlflow_tracing::get_trace(&trace_id).await {
+        Ok(trace) => trace,
+        Err(mlflow_tracing::Error::NoTrace(why)) => {
+            eprintln!("no token report: {why}");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Some(usage) = trace.info.token_usage {
         println!(
             "trace {trace_id}: {} in / {} out / {} total tokens",

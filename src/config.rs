@@ -88,6 +88,7 @@ pub struct Config {
     pub(crate) provider: Option<String>,
     pub(crate) enabled: Option<bool>,
     pub(crate) stream_usage: Option<bool>,
+    pub(crate) genai_content: Option<bool>,
     pub(crate) chunk_events: Option<(usize, usize)>,
     /// Environment values that could not be parsed; reported by `init`.
     pub(crate) invalid: Vec<(&'static str, String)>,
@@ -116,6 +117,7 @@ impl Config {
             provider: None,
             enabled: None,
             stream_usage: None,
+            genai_content: None,
             chunk_events: None,
             invalid: Vec::new(),
         }
@@ -137,6 +139,7 @@ impl Config {
     /// | `MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES` | attribute size cap (default 131072) |
     /// | `MLFLOW_TRACING_PROVIDER` | provider name override |
     /// | `MLFLOW_TRACING_STREAM_USAGE` | `false`: do not add `stream_options.include_usage` |
+    /// | `MLFLOW_TRACING_GENAI_CONTENT` | `true`: add `gen_ai.input/output.messages` |
     ///
     /// With none of the destination variables set, spans are printed to the console.
     pub fn from_env() -> Self {
@@ -167,6 +170,10 @@ impl Config {
         config.provider = get(env::MLFLOW_TRACING_PROVIDER);
         if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
             config.enabled = Some(crate::settings::enabled_from_env(Some(raw)));
+        }
+        if let Some(raw) = get(env::MLFLOW_TRACING_GENAI_CONTENT) {
+            let on = raw.trim().to_ascii_lowercase();
+            config.genai_content = Some(matches!(on.as_str(), "true" | "1" | "on" | "yes"));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
             config.stream_usage = Some(crate::settings::enabled_from_env(Some(raw)));
@@ -292,6 +299,16 @@ impl Config {
     /// Env: `MLFLOW_TRACING_STREAM_USAGE`. Default: on.
     pub fn with_stream_usage(mut self, inject: bool) -> Self {
         self.stream_usage = Some(inject);
+        self
+    }
+
+    /// Also records the messages in the OpenTelemetry GenAI shape (`gen_ai.input.messages`,
+    /// `gen_ai.output.messages`), for backends that read only those conventions (Phoenix,
+    /// Grafana, ...). MLflow does not need them (it reads `mlflow.spanInputs/Outputs`), and
+    /// the conventions make content opt-in, so it is off by default; it roughly doubles the
+    /// size of chat spans. Env: `MLFLOW_TRACING_GENAI_CONTENT`. Default: off.
+    pub fn with_genai_content(mut self, on: bool) -> Self {
+        self.genai_content = Some(on);
         self
     }
 
@@ -426,6 +443,15 @@ mod tests {
         assert_eq!(config.invalid.len(), 1);
         assert_eq!(config.invalid[0].0, "MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES");
         assert!(config.invalid[0].1.contains("lots"));
+    }
+
+    #[test]
+    fn genai_content_is_opt_in() {
+        assert_eq!(vars(&[]).genai_content, None);
+        let on = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "true")]);
+        assert_eq!(on.genai_content, Some(true));
+        let off = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "no")]);
+        assert_eq!(off.genai_content, Some(false));
     }
 
     #[test]

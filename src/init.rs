@@ -135,6 +135,9 @@ where
         settings::set_max_attribute_bytes(max);
     }
     settings::set_provider(config.provider.clone());
+    if let Some(on) = config.genai_content {
+        settings::set_genai_content(on);
+    }
     if let Some(inject) = config.stream_usage {
         settings::set_stream_usage(inject);
     }

@@ -131,6 +131,121 @@ fn string_list(value: &Value) -> Option<OtelValue> {
     Some(OtelValue::Array(Array::String(items)))
 }
 
+/// The text of an OpenAI message `content`: a string, or the text parts of an array.
+fn content_text(content: &Value) -> Option<String> {
+    match content {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(parts) => {
+            let text: Vec<&str> = parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect();
+            (!text.is_empty()).then(|| text.concat())
+        }
+        _ => None,
+    }
+}
+
+/// OpenAI `tool_calls` as GenAI `tool_call` parts (arguments parsed when they are JSON).
+fn tool_call_parts(message: &Value, parts: &mut Vec<Value>) {
+    for call in message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let arguments = call
+            .pointer("/function/arguments")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let arguments = arguments
+            .as_str()
+            .and_then(|a| serde_json::from_str::<Value>(a).ok())
+            .unwrap_or(arguments);
+        parts.push(serde_json::json!({
+            "type": "tool_call",
+            "id": call.get("id"),
+            "name": call.pointer("/function/name"),
+            "arguments": arguments,
+        }));
+    }
+}
+
+/// `gen_ai.input.messages`: the request's messages in the GenAI conventions' `parts` shape.
+pub(crate) fn genai_input_messages(request: &Value, max_bytes: usize) -> Option<KeyValue> {
+    let messages = request.get("messages")?.as_array()?;
+    let converted: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let role = m.get("role").and_then(Value::as_str).unwrap_or("user");
+            let mut parts = Vec::new();
+            let text = m.get("content").and_then(content_text);
+            if role == "tool" {
+                parts.push(serde_json::json!({
+                    "type": "tool_call_response",
+                    "id": m.get("tool_call_id"),
+                    "response": text,
+                }));
+            } else if let Some(text) = text {
+                parts.push(serde_json::json!({"type": "text", "content": text}));
+            }
+            tool_call_parts(m, &mut parts);
+            serde_json::json!({"role": role, "parts": parts})
+        })
+        .collect();
+    Some(KeyValue::new(
+        gen_ai::INPUT_MESSAGES,
+        capped_json(&Value::Array(converted), max_bytes),
+    ))
+}
+
+/// `gen_ai.output.messages`: the response's choices in the GenAI `parts` shape.
+pub(crate) fn genai_output_messages(response: &Value, max_bytes: usize) -> Option<KeyValue> {
+    let choices = response.get("choices")?.as_array()?;
+    let converted: Vec<Value> = choices
+        .iter()
+        .map(|c| {
+            let message = c.get("message").unwrap_or(&Value::Null);
+            let mut parts = Vec::new();
+            if let Some(r) = message.get("reasoning_content").and_then(Value::as_str) {
+                parts.push(serde_json::json!({"type": "reasoning", "content": r}));
+            }
+            if let Some(text) = message.get("content").and_then(content_text) {
+                parts.push(serde_json::json!({"type": "text", "content": text}));
+            }
+            tool_call_parts(message, &mut parts);
+            serde_json::json!({
+                "role": message.get("role").and_then(Value::as_str).unwrap_or("assistant"),
+                "parts": parts,
+                "finish_reason": c.get("finish_reason"),
+            })
+        })
+        .collect();
+    Some(KeyValue::new(
+        gen_ai::OUTPUT_MESSAGES,
+        capped_json(&Value::Array(converted), max_bytes),
+    ))
+}
+
+/// GenAI attributes of a user span of type `span_type` named `name`, so backends reading only
+/// the GenAI conventions (Phoenix, ...) see agents and tools for what they are.
+pub(crate) fn genai_span_kind(span_type: &SpanType, name: &str) -> Vec<KeyValue> {
+    let (operation, name_key) = match span_type {
+        SpanType::Tool => (gen_ai::OPERATION_EXECUTE_TOOL, Some(gen_ai::TOOL_NAME)),
+        SpanType::Agent => (gen_ai::OPERATION_INVOKE_AGENT, Some(gen_ai::AGENT_NAME)),
+        SpanType::Retriever => (gen_ai::OPERATION_RETRIEVAL, None),
+        SpanType::Embedding => (gen_ai::OPERATION_EMBEDDINGS, None),
+        SpanType::ChatModel => (gen_ai::OPERATION_CHAT, None),
+        SpanType::Llm => (gen_ai::OPERATION_TEXT_COMPLETION, None),
+        _ => return Vec::new(),
+    };
+    let mut attrs = vec![KeyValue::new(gen_ai::OPERATION_NAME, operation)];
+    if let Some(key) = name_key {
+        attrs.push(KeyValue::new(key, name.to_owned()));
+    }
+    attrs
+}
+
 /// Token counts of one call, from the OpenAI `usage` object plus provider extras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Usage {
@@ -648,6 +763,58 @@ mod tests {
             get(&event, otel::EXCEPTION_TYPE),
             Some(&OtelValue::from("AuthenticationError"))
         );
+    }
+
+    #[test]
+    fn genai_messages_use_the_parts_shape() {
+        let request = json!({"model": "m", "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "rainy"}
+        ]});
+        let input = genai_input_messages(&request, 1 << 20).unwrap();
+        assert_eq!(input.key.as_str(), gen_ai::INPUT_MESSAGES);
+        assert_eq!(
+            serde_json::from_str::<Value>(&input.value.as_str()).unwrap(),
+            json!([
+                {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+                {"role": "user", "parts": [{"type": "text", "content": "Weather in Paris?"}]},
+                {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1",
+                    "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1",
+                    "response": "rainy"}]}
+            ])
+        );
+        let response = json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "Rainy.", "reasoning_content": "Look it up."}}]});
+        let output = genai_output_messages(&response, 1 << 20).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&output.value.as_str()).unwrap(),
+            json!([{"role": "assistant", "finish_reason": "stop", "parts": [
+                {"type": "reasoning", "content": "Look it up."},
+                {"type": "text", "content": "Rainy."}]}])
+        );
+    }
+
+    #[test]
+    fn user_span_types_map_to_genai_operations() {
+        let attrs = genai_span_kind(&SpanType::Tool, "get_weather");
+        assert_eq!(
+            get(&attrs, gen_ai::OPERATION_NAME),
+            Some(&OtelValue::from("execute_tool"))
+        );
+        assert_eq!(
+            get(&attrs, gen_ai::TOOL_NAME),
+            Some(&OtelValue::from("get_weather"))
+        );
+        let attrs = genai_span_kind(&SpanType::Agent, "run");
+        assert_eq!(
+            get(&attrs, gen_ai::OPERATION_NAME),
+            Some(&OtelValue::from("invoke_agent"))
+        );
+        assert!(genai_span_kind(&SpanType::Chain, "x").is_empty());
     }
 
     #[test]

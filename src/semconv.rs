@@ -118,10 +118,29 @@ pub mod gen_ai {
     pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
     /// Seconds from the request to the first streamed chunk (double).
     pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
+    /// Input messages in the GenAI `parts` JSON shape (opt-in content, see
+    /// [`crate::Config::with_genai_content`]).
+    pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// Output messages in the GenAI `parts` JSON shape, with `finish_reason` (opt-in content).
+    pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// Tool name on a tool-execution span. Example: `get_weather`.
+    pub const TOOL_NAME: &str = "gen_ai.tool.name";
+    /// Agent name on an agent span. Example: `run_tool_agent`.
+    pub const AGENT_NAME: &str = "gen_ai.agent.name";
     /// Conversation (session) id.
     pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
     /// Value of [`OPERATION_NAME`] for chat completions.
     pub const OPERATION_CHAT: &str = "chat";
+    /// Value of [`OPERATION_NAME`] for completion-style LLM calls.
+    pub const OPERATION_TEXT_COMPLETION: &str = "text_completion";
+    /// Value of [`OPERATION_NAME`] for tool executions.
+    pub const OPERATION_EXECUTE_TOOL: &str = "execute_tool";
+    /// Value of [`OPERATION_NAME`] for agent runs.
+    pub const OPERATION_INVOKE_AGENT: &str = "invoke_agent";
+    /// Value of [`OPERATION_NAME`] for embedding calls.
+    pub const OPERATION_EMBEDDINGS: &str = "embeddings";
+    /// Value of [`OPERATION_NAME`] for retrieval steps.
+    pub const OPERATION_RETRIEVAL: &str = "retrieval";
 }
 
 /// OpenAI-specific attributes of the GenAI conventions.
@@ -226,6 +245,8 @@ pub mod env {
     pub const MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES: &str = "MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES";
     /// `false` stops the tracer from adding `stream_options.include_usage` to streamed calls.
     pub const MLFLOW_TRACING_STREAM_USAGE: &str = "MLFLOW_TRACING_STREAM_USAGE";
+    /// `true` adds `gen_ai.input.messages` / `gen_ai.output.messages` (content) to chat spans.
+    pub const MLFLOW_TRACING_GENAI_CONTENT: &str = "MLFLOW_TRACING_GENAI_CONTENT";
     /// Overrides the detected `gen_ai.provider.name` / `mlflow.llm.provider`.
     pub const MLFLOW_TRACING_PROVIDER: &str = "MLFLOW_TRACING_PROVIDER";
 }

@@ -17,6 +17,7 @@ static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
 static MAX_ATTRIBUTE_BYTES: AtomicUsize = AtomicUsize::new(0);
 static PROVIDER: RwLock<Option<String>> = RwLock::new(None);
 static STREAM_USAGE: AtomicU8 = AtomicU8::new(ON);
+static GENAI_CONTENT: AtomicU8 = AtomicU8::new(OFF);
 static CHUNK_EVENTS_HEAD: AtomicUsize = AtomicUsize::new(DEFAULT_CHUNK_EVENTS.0);
 static CHUNK_EVENTS_TAIL: AtomicUsize = AtomicUsize::new(DEFAULT_CHUNK_EVENTS.1);
 
@@ -93,6 +94,15 @@ pub(crate) fn set_stream_usage(inject: bool) {
 /// Whether streamed calls get `stream_options.include_usage` added.
 pub(crate) fn stream_usage() -> bool {
     STREAM_USAGE.load(Ordering::Relaxed) == ON
+}
+
+pub(crate) fn set_genai_content(on: bool) {
+    GENAI_CONTENT.store(if on { ON } else { OFF }, Ordering::Relaxed);
+}
+
+/// Whether chat spans also carry `gen_ai.input.messages` / `gen_ai.output.messages`.
+pub(crate) fn genai_content() -> bool {
+    GENAI_CONTENT.load(Ordering::Relaxed) == ON
 }
 
 pub(crate) fn set_chunk_events(head: usize, tail: usize) {

@@ -27,6 +27,16 @@ pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
     span.set_status(Status::error(error.message.clone()));
 }
 
+/// The response attributes, with the GenAI output messages when content capture is on.
+fn response_attributes(response: &Value) -> Vec<KeyValue> {
+    let max = settings::max_attribute_bytes();
+    let mut attrs = record::response_attributes(response, max);
+    if settings::genai_content() {
+        attrs.extend(record::genai_output_messages(response, max));
+    }
+    attrs
+}
+
 /// One traced chat call.
 #[derive(Debug)]
 pub(crate) struct ChatCall {
@@ -54,8 +64,11 @@ impl ChatCall {
             .and_then(|text| serde_json::from_str::<Value>(&text).ok())
             .unwrap_or(Value::Null);
         let provider = meta.provider_for(&request.model);
-        let mut attrs =
-            record::request_attributes(&json, &provider, stream, settings::max_attribute_bytes());
+        let max = settings::max_attribute_bytes();
+        let mut attrs = record::request_attributes(&json, &provider, stream, max);
+        if settings::genai_content() {
+            attrs.extend(record::genai_input_messages(&json, max));
+        }
         if let Some((address, port)) = &meta.server {
             attrs.push(KeyValue::new(otel::SERVER_ADDRESS, address.clone()));
             if let Some(port) = port {
@@ -90,10 +103,7 @@ impl ChatCall {
         if self.span.is_disabled() {
             return;
         }
-        set_attributes(
-            &self.span,
-            record::response_attributes(response, settings::max_attribute_bytes()),
-        );
+        set_attributes(&self.span, response_attributes(response));
         self.span.set_status(Status::Ok);
     }
 
@@ -109,9 +119,7 @@ impl ChatCall {
         if self.span.is_disabled() {
             return;
         }
-        let mut attrs = completion
-            .map(|c| record::response_attributes(c, settings::max_attribute_bytes()))
-            .unwrap_or_default();
+        let mut attrs = completion.map(response_attributes).unwrap_or_default();
         if failure.is_some() {
             attrs.retain(|kv| kv.key.as_str() != mlflow::SPAN_LOG_LEVEL);
         }

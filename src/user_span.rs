@@ -50,7 +50,9 @@ impl UserSpan {
         }
         let span = tracing::info_span!(target: crate::TARGET, "span", otel.name = name);
         if !span.is_disabled() {
-            span.set_attribute(mlflow::SPAN_TYPE, span_type.into().as_str().to_owned());
+            let span_type = span_type.into();
+            span.set_attribute(mlflow::SPAN_TYPE, span_type.as_str().to_owned());
+            set_attributes(&span, crate::record::genai_span_kind(&span_type, name));
         }
         Self { span }
     }
