@@ -235,3 +235,34 @@ async fn nests_under_the_current_span_and_propagates_traceparent() {
         )
     );
 }
+
+#[tracing::instrument(skip(client))]
+async fn answer_question(
+    client: &mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
+    question: &str,
+) -> String {
+    let response = client
+        .chat()
+        .create(ask("deepseek-chat", question))
+        .await
+        .unwrap();
+    response.choices[0]
+        .message
+        .content
+        .clone()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn spans_of_the_users_own_instrumented_functions_share_the_trace() {
+    let rec = Recorder::install();
+    let mock = MockDeepSeek::start().await;
+    let answer = answer_question(&client(&mock), "What is the capital of France?").await;
+    assert_eq!(answer, "The capital of France is Paris.");
+    let step = rec.one("answer_question");
+    let chat = rec.one("Completions");
+    assert_eq!(chat.parent_span_id, step.span_context.span_id());
+    assert_eq!(chat.span_context.trace_id(), step.span_context.trace_id());
+    // The user's span is the root, so it names the trace.
+    assert_eq!(attr_str(&step, mlflow::TRACE_NAME), "answer_question");
+}
