@@ -49,6 +49,8 @@ def main():
     import openai
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+    # Artifacts in the temporary directory too (the default is ./mlruns in the working dir).
+    mlflow.create_experiment("bench", artifact_location=f"file://{tmp}/artifacts")
     mlflow.set_experiment("bench")
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{server.server_port}", api_key="x",
                            max_retries=0)
