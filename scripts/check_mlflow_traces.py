@@ -3,8 +3,9 @@
 
   check_mlflow_traces.py --uri URI --warm-up               send one span and wait until it is stored
   check_mlflow_traces.py --uri URI --create NAME           get or create an experiment, print its id
-  check_mlflow_traces.py --uri URI --experiment NAME --min N
-                                                           exit 1 unless NAME has >= N traces in state OK
+  check_mlflow_traces.py NAME --uri URI [--min N]         exit 1 unless experiment NAME has >= N
+                                                           traces in state OK (waits up to 30 s;
+                                                           --experiment NAME is the same)
 """
 import argparse
 import json
@@ -82,12 +83,15 @@ def check(uri, name, minimum):
         time.sleep(0.5)
     if len(ok) < minimum:
         states = [t.get("state") for t in traces]
-        sys.exit(f"error: experiment {name!r} has {len(ok)} OK traces (states {states}), expected >= {minimum}")
+        detail = "" if status == 200 else f"; last search answered {status} {resp!r}"
+        sys.exit(f"error: experiment {name!r} has {len(ok)} OK trace(s) (states {states}), "
+                 f"expected >= {minimum}{detail}")
     print(f"experiment {name!r}: {len(ok)} OK trace(s)")
 
 
 def main():
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("name", nargs="?", metavar="EXPERIMENT_NAME", help="experiment to check")
     p.add_argument("--uri", required=True)
     p.add_argument("--warm-up", action="store_true")
     p.add_argument("--create")
@@ -99,8 +103,8 @@ def main():
         warm_up(uri)
     elif a.create:
         print(experiment_id(uri, a.create, create=True))
-    elif a.experiment:
-        check(uri, a.experiment, a.min)
+    elif a.name or a.experiment:
+        check(uri, a.name or a.experiment, a.min)
     else:
         p.error("nothing to do")
 
