@@ -13,6 +13,7 @@ use tracing_subscriber::filter::{Filtered, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer as _;
 
 use crate::config::Config;
 use crate::error::Error;
@@ -168,5 +169,3 @@ fn default_service_name() -> String {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned())
 }
-
-use tracing_subscriber::Layer as _;

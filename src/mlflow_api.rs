@@ -67,13 +67,13 @@ pub(crate) fn resolve_experiment_name(
     name: &str,
     auth: Option<&Auth>,
 ) -> Result<String, Error> {
-    let (uri, name, auth) = (tracking_uri.to_owned(), name.to_owned(), auth.cloned());
-    std::thread::spawn(move || resolve_blocking(&uri, &name, auth.as_ref()))
+    let (uri, owned_name, auth) = (tracking_uri.to_owned(), name.to_owned(), auth.cloned());
+    std::thread::spawn(move || resolve_blocking(&uri, &owned_name, auth.as_ref()))
         .join()
         .unwrap_or_else(|_| {
             Err(Error::Experiment {
-                experiment: String::new(),
-                tracking_uri: String::new(),
+                experiment: name.to_owned(),
+                tracking_uri: tracking_uri.to_owned(),
                 reason: "experiment lookup thread panicked".into(),
             })
         })
