@@ -39,8 +39,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             usage.prompt_tokens, usage.completion_tokens, usage.total_tokens
         );
     }
-    if let Some(id) = guard.experiment_id() {
-        eprintln!("trace exported to MLflow experiment {id}");
-    }
+    support::report(guard);
     Ok(())
 }

@@ -18,7 +18,7 @@ use futures::StreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _guard = mlflow_tracing::init(support::telemetry())?;
+    let guard = mlflow_tracing::init(support::telemetry())?;
     let deepseek = support::deepseek().await;
 
     let request = CreateChatCompletionRequestArgs::default()
@@ -49,11 +49,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trace_id = mlflow_tracing::last_trace_id().ok_or("no trace was recorded")?;
     let trace = match mlflow_tracing::get_trace(&trace_id).await {
         Ok(trace) => trace,
-        Err(mlflow_tracing::Error::NoTrace(why)) => {
-            eprintln!("no token report: {why}");
+        Err(e) => {
+            eprintln!("no token report: {e}");
+            support::report(guard);
             return Ok(());
         }
-        Err(e) => return Err(e.into()),
     };
     if let Some(usage) = trace.info.token_usage {
         println!(
@@ -61,5 +61,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             usage.input_tokens, usage.output_tokens, usage.total_tokens
         );
     }
+    support::report(guard);
     Ok(())
 }

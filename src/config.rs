@@ -12,6 +12,17 @@ use crate::semconv::env;
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of one export request.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound of the export queue in spans (queued or in flight); more are dropped.
+pub const DEFAULT_MAX_QUEUE_SPANS: usize = 4096;
+/// Default bound of the export queue in estimated bytes; more are dropped.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+/// Default number of spans in one export request.
+pub const DEFAULT_MAX_BATCH_SPANS: usize = 512;
+/// Default longest wait of a span for its batch to fill.
+pub const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_secs(1);
+/// Default time one batch is retried (refused connections, timeouts, 429, 5xx) before its
+/// spans count as failed.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which MLflow experiment receives the traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +101,13 @@ pub struct Config {
     pub(crate) stream_usage: Option<bool>,
     pub(crate) genai_content: Option<bool>,
     pub(crate) chunk_events: Option<(usize, usize)>,
+    pub(crate) max_queue_spans: usize,
+    pub(crate) max_queue_bytes: usize,
+    pub(crate) max_batch_spans: usize,
+    pub(crate) schedule_delay: Duration,
+    pub(crate) retry_timeout: Duration,
+    pub(crate) stderr_warnings: bool,
+    pub(crate) require_backend: bool,
     /// Environment values that could not be parsed; reported by `init`.
     pub(crate) invalid: Vec<(&'static str, String)>,
 }
@@ -119,6 +137,13 @@ impl Config {
             stream_usage: None,
             genai_content: None,
             chunk_events: None,
+            max_queue_spans: DEFAULT_MAX_QUEUE_SPANS,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
+            max_batch_spans: DEFAULT_MAX_BATCH_SPANS,
+            schedule_delay: DEFAULT_SCHEDULE_DELAY,
+            retry_timeout: DEFAULT_RETRY_TIMEOUT,
+            stderr_warnings: true,
+            require_backend: false,
             invalid: Vec::new(),
         }
     }
@@ -140,6 +165,10 @@ impl Config {
     /// | `MLFLOW_TRACING_PROVIDER` | provider name override |
     /// | `MLFLOW_TRACING_STREAM_USAGE` | `false`: do not add `stream_options.include_usage` |
     /// | `MLFLOW_TRACING_GENAI_CONTENT` | `true`: add `gen_ai.input/output.messages` |
+    /// | `OTEL_BSP_MAX_QUEUE_SIZE` | export queue bound in spans (default 4096) |
+    /// | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export request (default 512) |
+    /// | `OTEL_BSP_SCHEDULE_DELAY` | longest wait for a batch to fill, ms (default 1000) |
+    /// | `OTEL_BSP_EXPORT_TIMEOUT` | timeout of one export request, ms (default 10000) |
     ///
     /// With none of the destination variables set, spans are printed to the console.
     pub fn from_env() -> Self {
@@ -177,6 +206,35 @@ impl Config {
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
             config.stream_usage = Some(crate::settings::enabled_from_env(Some(raw)));
+        }
+        let mut number = |name: &'static str, min: u64| -> Option<u64> {
+            let raw = get(name)?;
+            match raw.trim().parse::<u64>() {
+                Ok(n) if n >= min => Some(n),
+                _ => {
+                    config.invalid.push((
+                        name,
+                        format!("expected a whole number >= {min}, got {raw:?}"),
+                    ));
+                    None
+                }
+            }
+        };
+        let queue = number(env::OTEL_BSP_MAX_QUEUE_SIZE, 1);
+        let batch = number(env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1);
+        let delay = number(env::OTEL_BSP_SCHEDULE_DELAY, 0);
+        let timeout = number(env::OTEL_BSP_EXPORT_TIMEOUT, 1);
+        if let Some(n) = queue {
+            config.max_queue_spans = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = batch {
+            config.max_batch_spans = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(ms) = delay {
+            config.schedule_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = timeout {
+            config.export_timeout = Duration::from_millis(ms);
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES) {
             match raw.trim().parse::<usize>() {
@@ -266,9 +324,63 @@ impl Config {
         self
     }
 
-    /// Timeout of one export request. Default: 10 s.
+    /// Timeout of one export request (a slower answer counts as a failure and is retried).
+    /// Env: `OTEL_BSP_EXPORT_TIMEOUT` (ms). Default: 10 s.
     pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
         self.export_timeout = timeout;
+        self
+    }
+
+    /// Bound of the export queue in spans: spans that end while it is full (the destination
+    /// is down or slower than the app) are dropped and counted, never waited for.
+    /// Env: `OTEL_BSP_MAX_QUEUE_SIZE`. Default: 4096.
+    pub fn with_max_queue_spans(mut self, spans: usize) -> Self {
+        self.max_queue_spans = spans;
+        self
+    }
+
+    /// Bound of the export queue in (estimated) bytes, so that large spans cannot run memory
+    /// away during an outage. Default: 32 MiB.
+    pub fn with_max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.max_queue_bytes = bytes;
+        self
+    }
+
+    /// Most spans in one export request. Env: `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Default: 512.
+    pub fn with_max_batch_spans(mut self, spans: usize) -> Self {
+        self.max_batch_spans = spans;
+        self
+    }
+
+    /// Longest time a span waits for its batch to fill before it is sent.
+    /// Env: `OTEL_BSP_SCHEDULE_DELAY` (ms). Default: 1 s.
+    pub fn with_schedule_delay(mut self, delay: Duration) -> Self {
+        self.schedule_delay = delay;
+        self
+    }
+
+    /// How long one batch is retried after refused connections, timeouts, 429 and 5xx
+    /// answers (exponential backoff from 250 ms to 5 s, `Retry-After` honoured up to 60 s)
+    /// before its spans count as failed. Default: 60 s.
+    pub fn with_retry_timeout(mut self, timeout: Duration) -> Self {
+        self.retry_timeout = timeout;
+        self
+    }
+
+    /// Whether delivery warnings (destination failing or recovered, queue full, spans
+    /// refused, spans lost at shutdown) are also printed to stderr. They are always emitted
+    /// as `tracing` warnings on target `mlflow_tracing::delivery`. Default: on.
+    pub fn with_stderr_warnings(mut self, on: bool) -> Self {
+        self.stderr_warnings = on;
+        self
+    }
+
+    /// Makes [`crate::init`] / [`crate::layer`] wait (up to the export timeout) until the
+    /// destination answers, and fail if it does not: the MLflow experiment resolved or
+    /// checked, or the OTLP receiver accepting connections. By default setup never waits on
+    /// the network; see [`crate::TelemetryGuard::wait_until_ready`]. Default: off.
+    pub fn require_backend_at_init(mut self, require: bool) -> Self {
+        self.require_backend = require;
         self
     }
 

@@ -13,16 +13,19 @@ pub enum Error {
         /// What was wrong with it.
         reason: String,
     },
-    /// The MLflow experiment could not be found or created.
-    #[error("MLflow experiment `{experiment}` at {tracking_uri}: {reason}")]
-    Experiment {
-        /// Experiment name or id.
-        experiment: String,
-        /// Tracking server asked.
-        tracking_uri: String,
-        /// What the server said, or why it could not be reached.
+    /// The destination did not answer in time, or cannot be used (see
+    /// [`crate::TelemetryGuard::wait_until_ready`], [`crate::Config::require_backend_at_init`]).
+    #[error("telemetry destination {destination} is not ready: {reason}")]
+    NotReady {
+        /// The destination (credentials removed), e.g. `MLflow experiment "DeepSeek" at
+        /// http://127.0.0.1:5000/v1/traces`.
+        destination: String,
+        /// Why: the last error, e.g. `connection refused`.
         reason: String,
     },
+    /// Some spans never reached the destination ([`crate::TelemetryGuard::shutdown`]).
+    #[error("{0}")]
+    Undelivered(crate::DeliveryReport),
     /// A call to MLflow's REST API failed.
     #[error("MLflow REST call `{call}` failed: {reason}")]
     Rest {
@@ -31,9 +34,9 @@ pub enum Error {
         /// HTTP status and body, or the transport error.
         reason: String,
     },
-    /// The OTLP exporter could not be built.
-    #[error("cannot build the OTLP exporter: {0}")]
-    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The export worker thread could not be started.
+    #[error("cannot start the export thread: {0}")]
+    Worker(#[from] std::io::Error),
     /// A global `tracing` subscriber is already installed; use [`crate::layer`] to add ours to it.
     #[error(
         "a global tracing subscriber is already set; use mlflow_tracing::layer() to compose: {0}"

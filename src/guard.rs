@@ -1,43 +1,76 @@
-//! [`TelemetryGuard`]: keeps the pipeline alive and flushes it on drop.
+//! [`TelemetryGuard`]: keeps the pipeline alive, tells what became of its spans, and flushes
+//! it on drop.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use crate::console;
+use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
-use crate::exporter::Target;
-use crate::init;
 
-/// Returned by [`crate::init`]: dropping it exports the spans still buffered (waiting at most
-/// the configured shutdown timeout, 10 s by default) and shuts the exporter down. With the
-/// console destination, it then prints the span tree to stderr.
+/// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
+/// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and
+/// prints one line to stderr if any span was not delivered. With the console destination it
+/// then prints the span tree.
 ///
 /// Bind it for the life of `main`: `let _guard = mlflow_tracing::init(..)?;`. Writing
 /// `let _ = ...` drops it at once and loses every span.
+///
+/// ```no_run
+/// # fn main() -> Result<(), mlflow_tracing::Error> {
+/// let guard = mlflow_tracing::init(mlflow_tracing::Config::from_env())?;
+/// // ... traced calls ...
+/// match guard.shutdown() {
+///     Ok(report) => eprintln!("{report}"), // "3 spans delivered to MLflow experiment 1 at ..."
+///     Err(e) => eprintln!("{e}"),         // "1 of 3 spans not delivered to ...: ..."
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "dropping the guard flushes and shuts telemetry down; bind it: `let _guard = mlflow_tracing::init(..)?;`"]
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    delivery: Delivery,
     target: Target,
     shutdown_timeout: Duration,
+}
+
+/// The pipeline [`crate::init`] installed last, for flushing and reading traces back.
+#[derive(Debug, Clone)]
+pub(crate) struct Active {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) target: Target,
+}
+
+static ACTIVE: RwLock<Option<Active>> = RwLock::new(None);
+
+/// The pipeline installed last, if its guard is alive.
+pub(crate) fn active() -> Option<Active> {
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 impl TelemetryGuard {
     pub(crate) fn new(
         provider: SdkTracerProvider,
+        delivery: Delivery,
         target: Target,
         shutdown_timeout: Duration,
     ) -> Self {
+        *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Active {
+            provider: provider.clone(),
+            target: target.clone(),
+        });
         Self {
             provider: Some(provider),
+            delivery,
             target,
             shutdown_timeout,
         }
     }
 
-    /// Exports every finished span now (blocking; call it from a blocking context or
-    /// `spawn_blocking` in async code).
+    /// Exports every finished span now and waits for the answer (at most the shutdown
+    /// timeout). Blocking: from async code, call it through `spawn_blocking`.
     pub fn flush(&self) -> Result<(), Error> {
         match &self.provider {
             Some(provider) => provider.force_flush().map_err(Error::Shutdown),
@@ -45,35 +78,60 @@ impl TelemetryGuard {
         }
     }
 
-    /// The numeric MLflow experiment id traces go to, when exporting to MLflow.
-    pub fn experiment_id(&self) -> Option<&str> {
-        match &self.target {
-            Target::Mlflow { experiment_id, .. } => Some(experiment_id),
+    /// What became of the spans so far: exported, dropped, failed, refused, pending.
+    pub fn stats(&self) -> DeliveryStats {
+        self.delivery.stats()
+    }
+
+    /// Blocks until the destination answers, at most `timeout`: the MLflow experiment looked
+    /// up (and created) when given by name or checked when given by id, or the OTLP receiver
+    /// accepting connections. Setup itself never waits on the network; spans made before the
+    /// destination answers wait in the queue and go out once it does. Use this (or
+    /// [`crate::Config::require_backend_at_init`]) to fail fast instead.
+    pub fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
+        self.delivery.wait_until_ready(timeout)
+    }
+
+    /// The numeric MLflow experiment id traces go to: known at once when given by id, after
+    /// the lookup when given by name (see [`TelemetryGuard::wait_until_ready`]); `None` for
+    /// other destinations.
+    pub fn experiment_id(&self) -> Option<String> {
+        match self.target {
+            Target::Mlflow { .. } => self.delivery.experiment_id(),
             _ => None,
         }
     }
 
-    /// Shuts down now and reports whether the last export succeeded (dropping does the same
-    /// but can only print the error).
-    pub fn shutdown(mut self) -> Result<(), Error> {
+    /// Shuts down now, exporting what is queued within the shutdown timeout, and says what
+    /// became of the spans: `Ok` when every span was delivered, else
+    /// [`Error::Undelivered`] with the counts and the last error. (Dropping the guard does the
+    /// same and prints the error to stderr.)
+    pub fn shutdown(mut self) -> Result<DeliveryReport, Error> {
         self.shutdown_inner()
     }
 
-    fn shutdown_inner(&mut self) -> Result<(), Error> {
+    fn shutdown_inner(&mut self) -> Result<DeliveryReport, Error> {
         let Some(provider) = self.provider.take() else {
-            return Ok(());
+            return Ok(self.delivery.report());
         };
-        init::deactivate();
-        let result = provider
-            .shutdown_with_timeout(self.shutdown_timeout)
-            .map_err(Error::Shutdown);
+        *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
+        let result = provider.shutdown_with_timeout(self.shutdown_timeout);
         if let Target::Console(exporter) = &self.target {
             let tree = console::render_tree(&exporter.take());
             if !tree.is_empty() {
                 eprint!("{tree}");
             }
         }
-        result
+        let mut report = self.delivery.report();
+        if let Err(e) = result {
+            // The worker did not answer in time: say so rather than count in silence.
+            report.last_error.get_or_insert_with(|| e.to_string());
+        }
+        if report.stats.all_delivered() {
+            Ok(report)
+        } else {
+            Err(Error::Undelivered(report))
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! Setup: [`init`] installs everything; [`layer`] returns the pieces for your own subscriber.
 
-use std::sync::RwLock;
-
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -16,31 +14,14 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
 
 use crate::config::Config;
+use crate::delivery;
 use crate::error::Error;
-use crate::exporter::{self, Target};
 use crate::guard::TelemetryGuard;
 use crate::processor::MlflowSpanProcessor;
 use crate::settings;
 
 /// The OpenTelemetry layer [`layer`] returns, filtered to keep HTTP/exporter plumbing out.
 pub type OtelLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>;
-
-/// The pipeline currently installed, for flushing and reading traces back.
-#[derive(Debug, Clone)]
-pub(crate) struct Active {
-    pub(crate) provider: SdkTracerProvider,
-    pub(crate) target: Target,
-}
-
-static ACTIVE: RwLock<Option<Active>> = RwLock::new(None);
-
-pub(crate) fn active() -> Option<Active> {
-    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
-pub(crate) fn deactivate() {
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
-}
 
 /// Targets whose spans and events never reach the OpenTelemetry layer: the HTTP stack and the
 /// exporter itself (exporting them would loop: telemetry-induced telemetry), and
@@ -79,8 +60,11 @@ pub fn default_filter() -> Targets {
 /// # Ok(()) }
 /// ```
 ///
-/// Fails with a clear [`Error`] when a setting is invalid, the MLflow experiment cannot be
-/// resolved, or a global subscriber is already set (use [`layer`] then).
+/// Fails with a clear [`Error`] when a setting is invalid (naming the variable or builder
+/// method and the value) or a global subscriber is already set (use [`layer`] then). It never
+/// waits on the network: the MLflow experiment is looked up by the export thread, and spans
+/// wait in the queue until the destination answers (see [`TelemetryGuard::wait_until_ready`]
+/// and [`Config::require_backend_at_init`] to fail fast instead).
 pub fn init(config: Config) -> Result<TelemetryGuard, Error> {
     let (layer, guard) = layer(config)?;
     tracing_subscriber::registry().with(layer).try_init()?;
@@ -110,7 +94,7 @@ where
             reason: reason.clone(),
         });
     }
-    let (processor, target) = exporter::build(&config)?;
+    let (processor, delivery, target) = delivery::start(&config)?;
     let (head, tail) = config
         .chunk_events
         .unwrap_or(settings::DEFAULT_CHUNK_EVENTS);
@@ -146,10 +130,6 @@ where
         settings::set_chunk_events(head, tail);
     }
 
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Active {
-        provider: provider.clone(),
-        target: target.clone(),
-    });
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
@@ -157,10 +137,11 @@ where
         .with_target(false)
         .with_tracked_inactivity(false)
         .with_filter(default_filter());
-    Ok((
-        layer,
-        TelemetryGuard::new(provider, target, config.shutdown_timeout),
-    ))
+    let guard = TelemetryGuard::new(provider, delivery, target, config.shutdown_timeout);
+    if config.require_backend {
+        guard.wait_until_ready(config.export_timeout)?;
+    }
+    Ok((layer, guard))
 }
 
 fn default_service_name() -> String {

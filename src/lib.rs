@@ -70,9 +70,8 @@ mod capture;
 mod chat;
 mod client;
 mod config;
-mod console;
+mod delivery;
 mod error;
-mod exporter;
 mod guard;
 mod init;
 mod json;
@@ -80,6 +79,7 @@ mod mlflow_api;
 mod processor;
 mod provider;
 mod record;
+mod redact;
 pub mod semconv;
 mod settings;
 mod span;
@@ -93,8 +93,11 @@ pub use capture::{CaptureLayer, CaptureService};
 pub use chat::TracedChat;
 pub use client::{OpenAIClientExt, TracedClient};
 pub use config::{
-    Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT,
+    Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,
+    DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS, DEFAULT_RETRY_TIMEOUT,
+    DEFAULT_SCHEDULE_DELAY, DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use delivery::{DeliveryReport, DeliveryStats};
 pub use error::Error;
 pub use guard::TelemetryGuard;
 pub use init::{default_filter, init, layer, OtelLayer};

@@ -1,5 +1,5 @@
-//! The few MLflow REST calls the crate makes: experiment lookup/creation at setup (what
-//! `mlflow.set_experiment` does) and trace read-back.
+//! The few MLflow REST calls the crate makes: experiment lookup/creation (what
+//! `mlflow.set_experiment` does, on the export worker), trace metadata, and trace read-back.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::config::Auth;
+use crate::delivery::retry::{transport_cause, Failure};
 use crate::error::Error;
 
 /// Header carrying the experiment id on OTLP export requests.
@@ -59,66 +60,76 @@ pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
     }
 }
 
-/// Finds the experiment called `name`, creating it when missing, and returns its id.
-///
-/// Blocking; runs on its own thread so it is safe to call from async code.
-pub(crate) fn resolve_experiment_name(
-    tracking_uri: &str,
-    name: &str,
-    auth: Option<&Auth>,
-) -> Result<String, Error> {
-    let (uri, owned_name, auth) = (tracking_uri.to_owned(), name.to_owned(), auth.cloned());
-    std::thread::spawn(move || resolve_blocking(&uri, &owned_name, auth.as_ref()))
-        .join()
-        .unwrap_or_else(|_| {
-            Err(Error::Experiment {
-                experiment: name.to_owned(),
-                tracking_uri: tracking_uri.to_owned(),
-                reason: "experiment lookup thread panicked".into(),
-            })
-        })
+/// One blocking REST call with the MLflow headers: the status and the JSON body (`Null` when
+/// the body is not JSON).
+fn call(
+    request: reqwest::blocking::RequestBuilder,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> Result<(reqwest::StatusCode, Value), Failure> {
+    let request = headers
+        .iter()
+        .fold(request, |r, (k, v)| r.header(k.as_str(), v.as_str()));
+    let response = request
+        .timeout(timeout)
+        .send()
+        .map_err(|e| Failure::transport(&e, timeout))?;
+    let status = response.status();
+    let body = response.bytes().unwrap_or_default();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if status.is_success() || json["error_code"].is_string() {
+        Ok((status, json))
+    } else {
+        Err(Failure::status(
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            None,
+            &body,
+        ))
+    }
 }
 
-fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String, Error> {
-    let fail = |reason: String| Error::Experiment {
-        experiment: name.to_owned(),
-        tracking_uri: uri.to_owned(),
-        reason,
-    };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(REST_TIMEOUT)
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let send = |req: reqwest::blocking::RequestBuilder| {
-        let req = match auth {
-            Some(auth) => req.header(reqwest::header::AUTHORIZATION, authorization(auth)),
-            None => req,
-        };
-        let resp = req
-            .send()
-            .map_err(|e| fail(format!("cannot reach the server: {e}")))?;
-        let status = resp.status();
-        let body: Value = resp.json().unwrap_or(Value::Null);
-        Ok::<_, Error>((status, body))
-    };
+/// MLflow's error words for an answer that [`call`] passed on.
+fn rest_failure(status: reqwest::StatusCode, body: &Value) -> Failure {
+    Failure::status(
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        None,
+        body.to_string().as_bytes(),
+    )
+}
+
+/// Finds the experiment called `name`, creating it when missing (what `mlflow.set_experiment`
+/// does), and returns its id. Blocking: the export worker calls it, never the app. Each
+/// call waits at most `timeout` (at most [`REST_TIMEOUT`]).
+pub(crate) fn resolve_experiment_name(
+    client: &reqwest::blocking::Client,
+    uri: &str,
+    name: &str,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> Result<String, Failure> {
+    let timeout = timeout.min(REST_TIMEOUT);
     let get = || {
-        send(
+        call(
             client
                 .get(format!("{uri}/api/2.0/mlflow/experiments/get-by-name"))
                 .query(&[("experiment_name", name)]),
+            headers,
+            timeout,
         )
     };
-    let found = |body: &Value| -> Result<String, Error> {
+    let found = |body: &Value| -> Result<String, Failure> {
         let experiment = &body["experiment"];
         if experiment["lifecycle_stage"] == "deleted" {
-            return Err(fail(
-                "the experiment is deleted; restore it in MLflow or pick another name".into(),
-            ));
+            return Err(Failure::permanent(format!(
+                "experiment {name:?} is deleted; restore it in MLflow or pick another name"
+            )));
         }
         experiment["experiment_id"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| fail(format!("unexpected response: {body}")))
+            .ok_or_else(|| Failure::transient(format!("unexpected answer: {body}")))
     };
 
     let (status, body) = get()?;
@@ -126,18 +137,20 @@ fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String
         return found(&body);
     }
     if body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
-        return Err(fail(format!("lookup answered {status}: {body}")));
+        return Err(rest_failure(status, &body));
     }
-    let (status, created) = send(
+    let (status, created) = call(
         client
             .post(format!("{uri}/api/2.0/mlflow/experiments/create"))
             .json(&json!({ "name": name })),
+        headers,
+        timeout,
     )?;
     if status.is_success() {
         return created["experiment_id"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| fail(format!("unexpected response: {created}")));
+            .ok_or_else(|| Failure::transient(format!("unexpected answer: {created}")));
     }
     if created["error_code"] == "RESOURCE_ALREADY_EXISTS" {
         // Someone created it meanwhile (set_experiment does the same re-get).
@@ -146,7 +159,31 @@ fn resolve_blocking(uri: &str, name: &str, auth: Option<&Auth>) -> Result<String
             return found(&body);
         }
     }
-    Err(fail(format!("create answered {status}: {created}")))
+    Err(rest_failure(status, &created))
+}
+
+/// Checks that experiment `id` exists (an unknown id makes MLflow refuse every span).
+pub(crate) fn check_experiment_id(
+    client: &reqwest::blocking::Client,
+    uri: &str,
+    id: &str,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> Result<(), Failure> {
+    let (status, body) = call(
+        client
+            .get(format!("{uri}/api/2.0/mlflow/experiments/get"))
+            .query(&[("experiment_id", id)]),
+        headers,
+        timeout.min(REST_TIMEOUT),
+    )?;
+    if status.is_success() {
+        Ok(())
+    } else if body["error_code"] == "RESOURCE_DOES_NOT_EXIST" {
+        Err(Failure::permanent(format!("no experiment with id {id}")))
+    } else {
+        Err(rest_failure(status, &body))
+    }
 }
 
 /// What StartTraceV3 needs to know about a finished trace.
@@ -184,6 +221,7 @@ pub(crate) fn post_trace_info(
     headers: &[(String, String)],
     experiment_id: &str,
     update: &TraceInfoUpdate,
+    timeout: Duration,
 ) -> Result<(), String> {
     let mut request = client
         .post(format!("{tracking_uri}/api/3.0/mlflow/traces"))
@@ -191,12 +229,22 @@ pub(crate) fn post_trace_info(
     for (k, v) in headers {
         request = request.header(k, v);
     }
-    let response = request.send().map_err(|e| e.to_string())?;
-    if response.status().is_success() {
+    let response = request
+        .timeout(timeout)
+        .send()
+        .map_err(|e| transport_cause(&e, timeout))?;
+    let status = response.status();
+    if status.is_success() {
         Ok(())
     } else {
-        let status = response.status();
-        Err(format!("{status}: {}", response.text().unwrap_or_default()))
+        let body = response.bytes().unwrap_or_default();
+        Err(Failure::status(
+            status.as_u16(),
+            status.canonical_reason().unwrap_or(""),
+            None,
+            &body,
+        )
+        .cause)
     }
 }
 

@@ -75,15 +75,6 @@ pub(crate) fn server_of(api_base: &str) -> Option<(String, Option<u16>)> {
     Some((url.host_str()?.to_owned(), url.port_or_known_default()))
 }
 
-/// A URL with user, password and query removed (query strings can carry API keys).
-pub(crate) fn redact_url(url: &Url) -> String {
-    let mut clean = url.clone();
-    let _ = clean.set_username("");
-    let _ = clean.set_password(None);
-    clean.set_query(None);
-    clean.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,11 +124,6 @@ mod tests {
 
     #[test]
     fn credentials_never_survive() {
-        let url = Url::parse("https://user:secret@api.example.com/v1?api-key=sk-123").unwrap();
-        let clean = redact_url(&url);
-        assert!(!clean.contains("secret"), "{clean}");
-        assert!(!clean.contains("sk-123"), "{clean}");
-        assert!(!clean.contains("user"), "{clean}");
         assert_eq!(
             server_of("https://user:pw@api.deepseek.com/v1"),
             Some(("api.deepseek.com".to_owned(), Some(443)))

@@ -499,7 +499,7 @@ impl WithoutUrl for reqwest::Error {
     fn without_url_ref(&self) -> String {
         let mut message = self.to_string();
         if let Some(url) = self.url() {
-            message = message.replace(url.as_str(), &crate::provider::redact_url(url));
+            message = message.replace(url.as_str(), &crate::redact::redact_url(url));
         }
         // The source chain says what actually failed ("connection refused", ...).
         let mut source = std::error::Error::source(self);

@@ -190,6 +190,9 @@ pub mod tracer {
     pub const TRACE_METADATA_PREFIX: &str = "mlflow_tracing.traceMetadata.";
     /// Seconds from the request to the first tool-call delta (double).
     pub const TIME_TO_FIRST_TOOL_CALL: &str = "mlflow_tracing.stream.time_to_first_tool_call";
+    /// Set (bool `true`) on a span whose largest attributes were cut at export because the
+    /// destination refused it as too large (HTTP 413).
+    pub const TRUNCATED: &str = "mlflow_tracing.truncated";
 }
 
 /// General OpenTelemetry keys (stable semantic conventions) and the `otel.*` fields that
@@ -249,4 +252,12 @@ pub mod env {
     pub const MLFLOW_TRACING_GENAI_CONTENT: &str = "MLFLOW_TRACING_GENAI_CONTENT";
     /// Overrides the detected `gen_ai.provider.name` / `mlflow.llm.provider`.
     pub const MLFLOW_TRACING_PROVIDER: &str = "MLFLOW_TRACING_PROVIDER";
+    /// Export queue bound in spans (OpenTelemetry's batch-processor variable).
+    pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+    /// Spans per export request (OpenTelemetry's batch-processor variable).
+    pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
+    /// Longest wait for a batch to fill, in milliseconds.
+    pub const OTEL_BSP_SCHEDULE_DELAY: &str = "OTEL_BSP_SCHEDULE_DELAY";
+    /// Timeout of one export request, in milliseconds.
+    pub const OTEL_BSP_EXPORT_TIMEOUT: &str = "OTEL_BSP_EXPORT_TIMEOUT";
 }

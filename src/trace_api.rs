@@ -10,9 +10,9 @@ use opentelemetry::Value as OtelValue;
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
 
+use crate::delivery::Target;
 use crate::error::Error;
-use crate::exporter::Target;
-use crate::init;
+use crate::guard;
 use crate::processor;
 use crate::semconv::{mlflow, otel, tracer};
 
@@ -190,7 +190,7 @@ pub fn last_trace_id() -> Option<String> {
 /// console destination it is built from the spans kept in memory, with the same aggregation
 /// rules. An OTLP collector cannot be read back ([`Error::NoTrace`]).
 pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
-    let active = init::active()
+    let active = guard::active()
         .ok_or_else(|| Error::NoTrace("mlflow_tracing::init was not called".into()))?;
     let provider = active.provider.clone();
     let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
@@ -213,9 +213,9 @@ pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
             }
             Ok(from_span_data(trace_id, &spans))
         }
-        Target::Otlp { endpoint } => Err(Error::NoTrace(format!(
-            "traces sent to the OTLP endpoint {endpoint} cannot be read back; use MLflow"
-        ))),
+        Target::Otlp => Err(Error::NoTrace(
+            "traces sent to an OTLP endpoint cannot be read back; use MLflow".into(),
+        )),
     }
 }
 

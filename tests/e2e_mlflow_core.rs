@@ -18,13 +18,11 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
             .with_tracking_uri(&uri)
             .with_experiment_name(&experiment)
             .with_service_name("e2e-core")
-            .with_shutdown_timeout(Duration::from_secs(30)),
+            .with_shutdown_timeout(Duration::from_secs(30))
+            .require_backend_at_init(true),
     )
     .expect("init against the real MLflow");
-    let experiment_id = guard
-        .experiment_id()
-        .expect("experiment created")
-        .to_owned();
+    let experiment_id = guard.experiment_id().expect("experiment created");
 
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);

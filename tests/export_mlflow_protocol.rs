@@ -45,7 +45,11 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
             .with_tracking_token("mlflow-token"),
     )
     .expect("init");
-    assert_eq!(guard.experiment_id(), Some("42"));
+    // init does not wait on the network: the experiment is resolved by the export thread.
+    guard
+        .wait_until_ready(std::time::Duration::from_secs(10))
+        .expect("experiment resolved");
+    assert_eq!(guard.experiment_id().as_deref(), Some("42"));
 
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);
@@ -64,7 +68,9 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
         .chat()
         .create(seed_request("deepseek-chat-error-401"))
         .await;
-    guard.shutdown().expect("export succeeded");
+    let report = guard.shutdown().expect("export succeeded");
+    assert_eq!(report.stats.exported, report.stats.finished);
+    assert!(report.stats.finished >= 3, "{report:?}");
 
     let requests = mlflow.received_requests().await.unwrap();
     let create = requests

@@ -1,5 +1,7 @@
 //! Bad settings fail `init` with an error naming the setting.
 
+use std::time::Duration;
+
 use mlflow_tracing::{Config, Error};
 
 fn init_error(config: Config) -> String {
@@ -26,24 +28,71 @@ fn non_numeric_experiment_id() {
     assert!(msg.contains("DeepSeek"), "{msg}");
 }
 
-#[test]
-fn unreachable_server_when_resolving_a_name() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let err = mlflow_tracing::layer::<tracing_subscriber::Registry>(
+        .port()
+}
+
+#[test]
+fn an_unreachable_server_does_not_fail_init_but_readiness_says_why() {
+    let started = std::time::Instant::now();
+    let (_layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(
         Config::new()
-            .with_tracking_uri(format!("http://127.0.0.1:{port}"))
-            .with_experiment_name("DeepSeek"),
+            .with_tracking_uri(format!("http://127.0.0.1:{}", closed_port()))
+            .with_experiment_name("DeepSeek")
+            .with_stderr_warnings(false),
     )
-    .err()
-    .expect("an error");
-    assert!(matches!(err, Error::Experiment { .. }), "{err:?}");
+    .expect("init never fails on the network");
+    assert!(started.elapsed() < Duration::from_secs(1), "init waited");
+    assert_eq!(guard.experiment_id(), None);
+    let err = guard
+        .wait_until_ready(Duration::from_millis(800))
+        .expect_err("nothing listens");
+    assert!(matches!(err, Error::NotReady { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(
-        msg.contains("DeepSeek") && msg.contains("cannot reach"),
+        msg.contains("DeepSeek") && msg.contains("connection refused"),
+        "{msg}"
+    );
+    let report = guard.shutdown().expect("no span was made, none lost");
+    assert_eq!(report.stats.finished, 0);
+}
+
+#[test]
+fn require_backend_at_init_fails_fast() {
+    let err = init_error(
+        Config::new()
+            .with_tracking_uri(format!("http://127.0.0.1:{}", closed_port()))
+            .with_experiment_name("DeepSeek")
+            .with_export_timeout(Duration::from_millis(700))
+            .with_stderr_warnings(false)
+            .require_backend_at_init(true),
+    );
+    assert!(
+        err.contains("DeepSeek") && err.contains("connection refused"),
+        "{err}"
+    );
+    let err = init_error(
+        Config::new()
+            .with_otlp_endpoint(format!("http://127.0.0.1:{}/v1/traces", closed_port()))
+            .with_export_timeout(Duration::from_millis(700))
+            .with_stderr_warnings(false)
+            .require_backend_at_init(true),
+    );
+    assert!(err.contains("connection refused"), "{err}");
+}
+
+#[test]
+fn bad_otlp_endpoint_and_batch_variables_are_named() {
+    let msg = init_error(Config::new().with_otlp_endpoint("127.0.0.1:4318"));
+    assert!(msg.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "{msg}");
+    let config = Config::from_vars(|k| (k == "OTEL_BSP_MAX_QUEUE_SIZE").then(|| "many".to_owned()));
+    let msg = init_error(config);
+    assert!(
+        msg.contains("OTEL_BSP_MAX_QUEUE_SIZE") && msg.contains("many"),
         "{msg}"
     );
 }

@@ -12,7 +12,7 @@ pub mod mock_deepseek;
 pub mod weather_agent;
 
 use async_openai::{config::OpenAIConfig, Client};
-use mlflow_tracing::{Config, OpenAIClientExt, TracedClient};
+use mlflow_tracing::{Config, OpenAIClientExt, TelemetryGuard, TracedClient};
 
 use mock_deepseek::MockDeepSeek;
 
@@ -67,5 +67,17 @@ pub fn telemetry() -> Config {
         config
     } else {
         config.with_experiment_name("DeepSeek")
+    }
+}
+
+/// Shuts telemetry down (flushing within the shutdown timeout) and says what became of the
+/// trace: delivered where, or not delivered and why. Never a success it cannot vouch for.
+pub fn report(guard: TelemetryGuard) {
+    if !mlflow_tracing::is_enabled() {
+        eprintln!("tracing is disabled (MLFLOW_TRACING_ENABLED): no trace was recorded");
+    }
+    match guard.shutdown() {
+        Ok(report) => eprintln!("trace: {report}"),
+        Err(e) => eprintln!("trace NOT delivered: {e}"),
     }
 }

@@ -4,6 +4,7 @@
 
 #[path = "../../examples/support/mock_deepseek.rs"]
 pub mod mock_deepseek;
+pub mod otlp_receiver;
 #[path = "../../examples/support/weather_agent.rs"]
 pub mod weather_agent;
 

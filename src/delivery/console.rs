@@ -4,19 +4,21 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry::Value;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value as Json;
 
+use super::retry::Failure;
+use super::worker::{Sent, Sink};
 use crate::semconv::{mlflow, otel};
 
 /// Most spans kept for the printout.
 const MAX_KEPT_SPANS: usize = 10_000;
 
-/// Span exporter that keeps spans in memory for [`render_tree`].
+/// The console destination's sink: keeps spans in memory for [`render_tree`].
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConsoleExporter {
     spans: Arc<Mutex<Vec<SpanData>>>,
@@ -40,12 +42,39 @@ impl ConsoleExporter {
     }
 }
 
-impl SpanExporter for ConsoleExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+impl Sink for ConsoleExporter {
+    type Batch = Vec<SpanData>;
+
+    fn describe(&self) -> String {
+        "the console".into()
+    }
+
+    fn prepare(&mut self, _timeout: Duration) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn sends_unprepared(&self) -> bool {
+        true
+    }
+
+    fn load(&mut self, spans: Vec<SpanData>) -> Vec<SpanData> {
+        spans
+    }
+
+    /// Keeps the spans for the printout, up to [`MAX_KEPT_SPANS`]; the rest are refused.
+    fn send(&mut self, batch: Vec<SpanData>, _timeout: Duration) -> Sent<Vec<SpanData>> {
         let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
         let room = MAX_KEPT_SPANS.saturating_sub(spans.len());
+        let total = batch.len();
         spans.extend(batch.into_iter().take(room));
-        Ok(())
+        let kept = total.min(room);
+        Sent {
+            exported: kept,
+            refused: total - kept,
+            refusal: (kept < total)
+                .then(|| format!("the console keeps at most {MAX_KEPT_SPANS} spans")),
+            ..Sent::default()
+        }
     }
 }
 

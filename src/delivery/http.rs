@@ -1,0 +1,387 @@
+//! [`HttpSink`]: OTLP/HTTP protobuf to MLflow's `/v1/traces` or to any OTLP receiver, over a
+//! blocking reqwest client that lives on the export worker.
+//!
+//! It sees every answer whole (status, `Retry-After`, the server's own error words, partial
+//! success), which is what outcome accounting, clear warnings, retries and the split on 413
+//! need; opentelemetry-otlp's exporter folds all of that into one opaque error string.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{SpanId, Status};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::trace::SpanData;
+use opentelemetry_sdk::Resource;
+use prost::Message as _;
+
+use super::otlp;
+use super::retry::{self, Failure, Verdict};
+use super::worker::{Sent, Sink};
+use crate::config::Experiment;
+use crate::mlflow_api::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
+use crate::redact::redact_url_str;
+use crate::semconv::tracer;
+
+/// Largest request body sent; a larger batch is split before sending.
+pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// Longest time the readiness probe waits for a TCP connection to an OTLP receiver.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The MLflow part of a destination: the experiment, and the REST API for trace metadata.
+#[derive(Debug)]
+pub(crate) struct MlflowRoute {
+    pub(crate) tracking_uri: String,
+    pub(crate) experiment: Experiment,
+    /// Known at once for an id; looked up (or created) by the worker for a name.
+    pub(crate) experiment_id: Option<String>,
+    /// Headers of REST calls (credentials, user headers).
+    pub(crate) rest_headers: Vec<(String, String)>,
+    /// Set when the experiment cannot be used at all (deleted, ...).
+    pub(crate) unusable: Option<String>,
+}
+
+/// OTLP/HTTP to one endpoint.
+#[derive(Debug)]
+pub(crate) struct HttpSink {
+    endpoint: String,
+    headers: Vec<(String, String)>,
+    mlflow: Option<MlflowRoute>,
+    resource: ResourceAttributesWithSchema,
+    client: Option<reqwest::blocking::Client>,
+}
+
+/// A batch ready to send: the request, and the MLflow trace metadata of its root spans.
+#[derive(Debug)]
+pub(crate) struct HttpBatch {
+    request: ExportTraceServiceRequest,
+    metadata: Vec<TraceInfoUpdate>,
+}
+
+/// A successful answer: spans the receiver still rejected (OTLP partial success), and why.
+struct Accepted {
+    rejected: usize,
+    message: String,
+}
+
+impl HttpSink {
+    pub(crate) fn new(
+        endpoint: String,
+        headers: Vec<(String, String)>,
+        mlflow: Option<MlflowRoute>,
+    ) -> Self {
+        Self {
+            endpoint,
+            headers,
+            mlflow,
+            resource: (&Resource::builder_empty().build()).into(),
+            client: None,
+        }
+    }
+
+    /// The client, built on first use on the worker thread (a blocking client must not be
+    /// built or dropped inside an async runtime).
+    fn client(&mut self) -> Result<reqwest::blocking::Client, Failure> {
+        if self.client.is_none() {
+            let client = reqwest::blocking::Client::builder()
+                .build()
+                .map_err(|e| Failure::permanent(format!("cannot build an HTTP client: {e}")))?;
+            self.client = Some(client);
+        }
+        Ok(self.client.clone().expect("set above"))
+    }
+
+    /// POSTs one encoded request.
+    fn post(&mut self, body: Vec<u8>, timeout: Duration) -> Result<Accepted, (Verdict, Failure)> {
+        let client = self.client().map_err(|f| (Verdict::Refuse, f))?;
+        let mut request = client
+            .post(&self.endpoint)
+            .timeout(timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
+            .body(body);
+        for (k, v) in &self.headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        if let Some(id) = self
+            .mlflow
+            .as_ref()
+            .and_then(|m| m.experiment_id.as_deref())
+        {
+            request = request.header(EXPERIMENT_ID_HEADER, id);
+        }
+        let response = request
+            .send()
+            .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+        let body = response
+            .bytes()
+            .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
+        match retry::verdict(status.as_u16()) {
+            Verdict::Accepted => {
+                let partial = ExportTraceServiceResponse::decode(body.as_ref())
+                    .ok()
+                    .and_then(|r| r.partial_success);
+                Ok(Accepted {
+                    rejected: partial
+                        .as_ref()
+                        .map_or(0, |p| usize::try_from(p.rejected_spans).unwrap_or(0)),
+                    message: partial.map(|p| p.error_message).unwrap_or_default(),
+                })
+            }
+            verdict => Err((
+                verdict,
+                Failure::status(
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or(""),
+                    retry_after,
+                    &body,
+                ),
+            )),
+        }
+    }
+
+    /// Sends the trace metadata of an exported batch over MLflow's REST API.
+    fn post_metadata(&mut self, updates: &[TraceInfoUpdate], timeout: Duration) -> Option<String> {
+        let client = self.client().ok()?;
+        let route = self.mlflow.as_ref()?;
+        let id = route.experiment_id.as_deref()?;
+        let failures: Vec<String> = updates
+            .iter()
+            .filter_map(|update| {
+                mlflow_api::post_trace_info(
+                    &client,
+                    &route.tracking_uri,
+                    &route.rest_headers,
+                    id,
+                    update,
+                    timeout,
+                )
+                .err()
+            })
+            .collect();
+        let first = failures.first()?;
+        Some(format!(
+            "trace metadata not stored in MLflow at {} for {} trace(s): {first}",
+            redact_url_str(&route.tracking_uri),
+            failures.len()
+        ))
+    }
+}
+
+/// Removes the metadata carried on a root span and describes the trace for StartTraceV3.
+fn take_metadata(span: &mut SpanData) -> Option<TraceInfoUpdate> {
+    if span.parent_span_id != SpanId::INVALID
+        || !span
+            .attributes
+            .iter()
+            .any(|kv| kv.key.as_str().starts_with(tracer::TRACE_METADATA_PREFIX))
+    {
+        return None;
+    }
+    let mut metadata = std::collections::BTreeMap::new();
+    span.attributes.retain(|kv| {
+        match kv.key.as_str().strip_prefix(tracer::TRACE_METADATA_PREFIX) {
+            Some(key) => {
+                metadata.insert(key.to_owned(), kv.value.as_str().into_owned());
+                false
+            }
+            None => true,
+        }
+    });
+    Some(TraceInfoUpdate {
+        trace_id: span.span_context.trace_id().to_string(),
+        start: span.start_time,
+        end: span.end_time,
+        failed: matches!(span.status, Status::Error { .. }),
+        metadata,
+    })
+}
+
+impl Sink for HttpSink {
+    type Batch = HttpBatch;
+
+    fn describe(&self) -> String {
+        let endpoint = redact_url_str(&self.endpoint);
+        match &self.mlflow {
+            None => endpoint,
+            Some(route) => match (&route.experiment_id, &route.experiment) {
+                (Some(id), _) => format!("MLflow experiment {id} at {endpoint}"),
+                (None, Experiment::Name(name)) => {
+                    format!("MLflow experiment {name:?} at {endpoint}")
+                }
+                (None, Experiment::Id(id)) => format!("MLflow experiment {id} at {endpoint}"),
+            },
+        }
+    }
+
+    fn prepare(&mut self, timeout: Duration) -> Result<(), Failure> {
+        let client = self.client()?;
+        let Some(route) = self.mlflow.as_mut() else {
+            return probe(&self.endpoint, timeout.min(PROBE_TIMEOUT));
+        };
+        let result = match &route.experiment {
+            Experiment::Id(id) => mlflow_api::check_experiment_id(
+                &client,
+                &route.tracking_uri,
+                id,
+                &route.rest_headers,
+                timeout,
+            ),
+            Experiment::Name(name) => mlflow_api::resolve_experiment_name(
+                &client,
+                &route.tracking_uri,
+                name,
+                &route.rest_headers,
+                timeout,
+            )
+            .map(|id| route.experiment_id = Some(id)),
+        };
+        if let Err(failure) = &result {
+            if !failure.transient && route.experiment_id.is_none() {
+                route.unusable = Some(failure.cause.clone());
+            }
+        }
+        result
+    }
+
+    fn sends_unprepared(&self) -> bool {
+        self.mlflow
+            .as_ref()
+            .is_none_or(|m| m.experiment_id.is_some() || m.unusable.is_some())
+    }
+
+    fn experiment_id(&self) -> Option<String> {
+        self.mlflow.as_ref()?.experiment_id.clone()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+
+    fn load(&mut self, mut spans: Vec<SpanData>) -> HttpBatch {
+        let metadata = if self.mlflow.is_some() {
+            spans.iter_mut().filter_map(take_metadata).collect()
+        } else {
+            Vec::new()
+        };
+        HttpBatch {
+            request: otlp::request(spans, &self.resource),
+            metadata,
+        }
+    }
+
+    fn send(&mut self, batch: HttpBatch, timeout: Duration) -> Sent<HttpBatch> {
+        let mut sent = Sent::default();
+        if let Some(cause) = self.mlflow.as_ref().and_then(|m| m.unusable.clone()) {
+            sent.refused = otlp::span_count(&batch.request);
+            sent.refusal = Some(cause);
+            return sent;
+        }
+        // Requests still to send, last first; `true` marks a span cut to fit.
+        let mut todo = vec![(batch.request, false)];
+        while let Some((request, cut)) = todo.pop() {
+            let spans = otlp::span_count(&request);
+            if spans == 0 {
+                continue;
+            }
+            let body = request.encode_to_vec();
+            if body.len() > MAX_REQUEST_BYTES && spans > 1 {
+                let (left, right) = otlp::split(request);
+                todo.push((right, false));
+                todo.push((left, false));
+                continue;
+            }
+            match self.post(body, timeout) {
+                Ok(accepted) => {
+                    let rejected = accepted.rejected.min(spans);
+                    sent.exported += spans - rejected;
+                    if cut {
+                        sent.truncated += spans - rejected;
+                    }
+                    if rejected > 0 {
+                        sent.refused += rejected;
+                        sent.refusal = Some(format!(
+                            "the receiver rejected {rejected} span(s): {}",
+                            accepted.message
+                        ));
+                    }
+                }
+                Err((Verdict::TooLarge, failure)) => {
+                    if spans > 1 {
+                        let (left, right) = otlp::split(request);
+                        todo.push((right, false));
+                        todo.push((left, false));
+                    } else {
+                        let mut request = request;
+                        if otlp::truncate(&mut request) {
+                            todo.push((request, true));
+                        } else {
+                            sent.refused += 1;
+                            sent.refusal = Some(failure.cause);
+                        }
+                    }
+                }
+                Err((_, failure)) if failure.transient => {
+                    let mut rest: Vec<_> = todo.into_iter().map(|(r, _)| r).collect();
+                    rest.push(request);
+                    let request = otlp::merge(rest);
+                    let left = otlp::span_count(&request);
+                    sent.retry = Some((
+                        HttpBatch {
+                            request,
+                            metadata: batch.metadata,
+                        },
+                        left,
+                        failure,
+                    ));
+                    return sent;
+                }
+                Err((_, failure)) => {
+                    sent.refused += spans;
+                    sent.refusal = Some(failure.cause);
+                }
+            }
+        }
+        if sent.exported > 0 && !batch.metadata.is_empty() {
+            sent.warning = self.post_metadata(&batch.metadata, timeout);
+        }
+        sent
+    }
+}
+
+/// Whether an OTLP receiver accepts TCP connections (OTLP has no health endpoint).
+fn probe(endpoint: &str, timeout: Duration) -> Result<(), Failure> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|e| Failure::permanent(format!("{endpoint:?} is not a URL: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Failure::permanent(format!("{endpoint:?} has no host")))?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Failure::transient(format!("cannot resolve {host}: {e}")))?;
+    let mut last = Failure::transient(format!("{host} has no address"));
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = Failure::transient("connection refused");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                last = Failure::transient(format!(
+                    "no TCP connection within {}",
+                    retry::human(timeout)
+                ));
+            }
+            Err(e) => last = Failure::transient(format!("cannot connect: {e}")),
+        }
+    }
+    Err(last)
+}

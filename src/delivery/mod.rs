@@ -1,0 +1,191 @@
+//! Delivery: from a finished span to its destination, with every span accounted for.
+//!
+//! ```text
+//! app threads                         export worker thread (one per pipeline)
+//! ───────────                         ───────────────────────────────────────
+//! span ends → QueueProcessor::on_end  ──channel──▶ Worker: batch (size / delay / flush)
+//!   bounded by spans and bytes;                      → Sink::prepare (MLflow experiment)
+//!   full → dropped (counted)                         → Sink::send (HttpSink | ConsoleExporter)
+//!                                                       413 → split, one span → cut to fit
+//!                                                       refused (4xx) → counted, said once
+//!                                                       failed (refused connection, timeout,
+//!                                                       429, 5xx) → retried with backoff
+//!                                                       within the retry timeout
+//!                                                    → Counters (exported / dropped /
+//!                                                       failed / refused / truncated)
+//!                                                    → Reporter (stderr + tracing warnings)
+//! ```
+//!
+//! Nothing here touches the network on the app's threads: the experiment is resolved, the
+//! destination probed and every request sent by the worker. Shutdown gives the worker a
+//! deadline; what is not delivered by then is counted as failed and reported.
+
+pub(crate) mod console;
+mod http;
+mod otlp;
+mod queue;
+mod report;
+pub(crate) mod retry;
+mod stats;
+pub(crate) mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, Destination, Experiment};
+use crate::error::Error;
+use crate::mlflow_api::{self, DEFAULT_EXPERIMENT_ID};
+use crate::redact::redact_url_str;
+use console::ConsoleExporter;
+use http::{HttpSink, MlflowRoute};
+pub(crate) use queue::QueueProcessor;
+pub use stats::{DeliveryReport, DeliveryStats};
+use worker::{Readiness, Settings, Shared};
+
+/// Where finished spans go, as far as reading them back is concerned.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// An MLflow server, with the headers of REST calls.
+    Mlflow {
+        tracking_uri: String,
+        headers: Vec<(String, String)>,
+    },
+    /// An OTLP receiver.
+    Otlp,
+    /// Spans kept in memory and printed at shutdown.
+    Console(ConsoleExporter),
+}
+
+/// The guard's handle on a running pipeline: counts, readiness, the resolved experiment.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
+    shared: Arc<Shared>,
+}
+
+impl Delivery {
+    pub(crate) fn stats(&self) -> DeliveryStats {
+        self.shared.counters.snapshot()
+    }
+
+    pub(crate) fn report(&self) -> DeliveryReport {
+        DeliveryReport {
+            stats: self.stats(),
+            destination: self.shared.destination(),
+            last_error: self.shared.last_error(),
+        }
+    }
+
+    pub(crate) fn experiment_id(&self) -> Option<String> {
+        self.shared.experiment_id()
+    }
+
+    /// Waits until the destination answered (MLflow experiment resolved or checked, OTLP
+    /// receiver accepting connections), at most `timeout`.
+    pub(crate) fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
+        let not_ready = |reason: String| Error::NotReady {
+            destination: self.shared.destination(),
+            reason,
+        };
+        match self.shared.wait_ready(timeout) {
+            Readiness::Ready => Ok(()),
+            Readiness::Failed(reason) => Err(not_ready(reason)),
+            Readiness::Pending => Err(not_ready(match self.shared.last_error() {
+                Some(error) => format!("{error} (still failing after {})", retry::human(timeout)),
+                None => format!("no answer within {}", retry::human(timeout)),
+            })),
+        }
+    }
+}
+
+/// Builds the pipeline for `config` and starts its worker. Fails only on bad settings,
+/// never on the network.
+pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target), Error> {
+    let settings = Settings {
+        max_batch: config.max_batch_spans.max(1),
+        delay: config.schedule_delay,
+        export_timeout: config.export_timeout,
+        retry_timeout: config.retry_timeout,
+        max_spans: config.max_queue_spans.max(1),
+        max_bytes: config.max_queue_bytes,
+        stderr: config.stderr_warnings,
+    };
+    let mut headers: Vec<(String, String)> = config.headers().to_vec();
+    let (sink, target) = match config.destination() {
+        Destination::Console => {
+            let console = ConsoleExporter::default();
+            return launch(console.clone(), settings, config, Target::Console(console));
+        }
+        Destination::Otlp { endpoint } => {
+            validate_url(
+                &endpoint,
+                crate::semconv::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+            )?;
+            (HttpSink::new(endpoint, headers, None), Target::Otlp)
+        }
+        Destination::Mlflow {
+            tracking_uri,
+            experiment,
+        } => {
+            mlflow_api::validate_tracking_uri(&tracking_uri)?;
+            let experiment =
+                experiment.unwrap_or_else(|| Experiment::Id(DEFAULT_EXPERIMENT_ID.to_owned()));
+            let experiment_id = match &experiment {
+                Experiment::Id(id) => {
+                    mlflow_api::validate_experiment_id(id)?;
+                    Some(id.clone())
+                }
+                Experiment::Name(_) => None,
+            };
+            if let Some(auth) = config.auth() {
+                headers.push((
+                    reqwest::header::AUTHORIZATION.to_string(),
+                    mlflow_api::authorization(auth),
+                ));
+            }
+            let route = MlflowRoute {
+                tracking_uri: tracking_uri.clone(),
+                experiment,
+                experiment_id,
+                rest_headers: headers.clone(),
+                unusable: None,
+            };
+            let target = Target::Mlflow {
+                tracking_uri: tracking_uri.clone(),
+                headers: headers.clone(),
+            };
+            let sink = HttpSink::new(format!("{tracking_uri}/v1/traces"), headers, Some(route));
+            (sink, target)
+        }
+    };
+    launch(sink, settings, config, target)
+}
+
+fn launch<S: worker::Sink>(
+    sink: S,
+    settings: Settings,
+    config: &Config,
+    target: Target,
+) -> Result<(QueueProcessor, Delivery, Target), Error> {
+    let shared = Arc::new(Shared::new(settings, sink.describe()));
+    let processor = QueueProcessor::start(sink, shared.clone(), config.shutdown_timeout)?;
+    Ok((processor, Delivery { shared }, target))
+}
+
+/// Checks that an endpoint is an http(s) URL.
+fn validate_url(url: &str, name: &'static str) -> Result<(), Error> {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
+        Ok(parsed) => Err(Error::InvalidConfig {
+            name,
+            reason: format!(
+                "{:?} uses scheme `{}`; OTLP/HTTP needs http(s)",
+                redact_url_str(url),
+                parsed.scheme()
+            ),
+        }),
+        Err(e) => Err(Error::InvalidConfig {
+            name,
+            reason: format!("{:?} is not a URL: {e}", redact_url_str(url)),
+        }),
+    }
+}

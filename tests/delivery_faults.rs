@@ -1,0 +1,370 @@
+//! Delivery under faults, against a local OTLP receiver each test scripts (refused connection,
+//! 500, 503 + Retry-After, 429, 413, 400, hang, slow answer, connection closed mid-response,
+//! full queue). In every case: the app's calls return what an untraced client returns, the
+//! pipeline's counters match what the receiver accepted (exported + lost = finished), the
+//! warning names the endpoint and the cause, and shutdown ends within its timeout.
+
+mod common;
+
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+use async_openai::Client;
+use common::otlp_receiver::{span_text, OtlpReceiver, Reply};
+use common::*;
+use mlflow_tracing::{semconv, Config, DeliveryStats, Error};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+/// Every warning the pipelines of this binary emitted (target `mlflow_tracing::delivery`).
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0 = format!("{value:?}");
+            }
+        }
+        if event.metadata().target() == "mlflow_tracing::delivery" {
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            WARNINGS.lock().unwrap().push(message.0);
+        }
+    }
+}
+
+/// The export worker's warnings go to the global subscriber: capture them there.
+fn capture_warnings() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
+            .expect("global subscriber");
+    });
+}
+
+fn warnings_about(needle: &str) -> Vec<String> {
+    WARNINGS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|w| w.contains(needle))
+        .cloned()
+        .collect()
+}
+
+struct Run {
+    stats: DeliveryStats,
+    result: Result<mlflow_tracing::DeliveryReport, Error>,
+    shutdown_took: Duration,
+}
+
+const SHUTDOWN: Duration = Duration::from_secs(3);
+
+/// Makes `calls` traced chat calls (each checked against the same call untraced) through a
+/// pipeline exporting to `endpoint`, then shuts it down.
+async fn run(
+    endpoint: &str,
+    calls: usize,
+    prompt: &str,
+    tune: impl FnOnce(Config) -> Config,
+) -> Run {
+    capture_warnings();
+    let settings = tune(
+        Config::new()
+            .with_otlp_endpoint(endpoint)
+            .with_service_name("faults")
+            .with_schedule_delay(Duration::from_millis(20))
+            .with_export_timeout(Duration::from_secs(2))
+            .with_shutdown_timeout(SHUTDOWN)
+            .with_stderr_warnings(false),
+    );
+    let (layer, guard) =
+        mlflow_tracing::layer::<tracing_subscriber::Registry>(settings).expect("valid config");
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let mock = MockDeepSeek::start().await;
+    let traced = client(&mock);
+    let plain = Client::with_config(config(&mock));
+    {
+        let _default = tracing::dispatcher::set_default(&dispatch);
+        for _ in 0..calls {
+            let request = ask("deepseek-chat", prompt);
+            let got = traced.chat().create(request.clone()).await.expect("traced");
+            let want = plain.chat().create(request).await.expect("plain");
+            assert_eq!(
+                serde_json::to_value(&got).unwrap(),
+                serde_json::to_value(&want).unwrap(),
+                "tracing changed the caller's result"
+            );
+        }
+    }
+    let stats = guard.stats();
+    assert_eq!(stats.finished, calls as u64, "{stats:?}");
+    let started = Instant::now();
+    let result = guard.shutdown();
+    let shutdown_took = started.elapsed();
+    assert!(
+        shutdown_took < SHUTDOWN + Duration::from_millis(900),
+        "shutdown took {shutdown_took:?}"
+    );
+    let stats = match &result {
+        Ok(report) => report.stats,
+        Err(Error::Undelivered(report)) => report.stats,
+        Err(e) => panic!("unexpected shutdown error: {e}"),
+    };
+    assert_eq!(stats.pending, 0, "{stats:?}");
+    assert_eq!(stats.exported + stats.lost(), stats.finished, "{stats:?}");
+    Run {
+        stats,
+        result,
+        shutdown_took,
+    }
+}
+
+/// The counters agree with what the receiver answered 2xx for.
+fn assert_matches_receiver(run: &Run, receiver: &OtlpReceiver) {
+    assert_eq!(
+        run.stats.exported,
+        receiver.accepted_span_ids().len() as u64,
+        "{:?}",
+        run.stats
+    );
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn refused_connection_fails_with_a_clear_word() {
+    let endpoint = format!("http://127.0.0.1:{}/v1/traces", closed_port());
+    let run = run(&endpoint, 3, "hi", |c| c).await;
+    assert_eq!(run.stats.failed, 3, "{:?}", run.stats);
+    let Err(Error::Undelivered(report)) = &run.result else {
+        panic!("no false success: {:?}", run.result)
+    };
+    let text = report.to_string();
+    assert!(
+        text.contains(&endpoint) && text.contains("connection refused"),
+        "{text}"
+    );
+    let warned = warnings_about(&endpoint);
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("cannot deliver spans") && w.contains("connection refused")),
+        "{warned:?}"
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_recovery() {
+    let receiver = OtlpReceiver::start(|n, _, _| {
+        if n < 2 {
+            Reply::status(500, r#"{"message": "database is locked"}"#)
+        } else {
+            Reply::ok()
+        }
+    });
+    let run = run(&receiver.url(), 3, "hi", |c| c).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.stats.exported, 3);
+    assert_matches_receiver(&run, &receiver);
+    let warned = warnings_about(&receiver.url());
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("HTTP 500") && w.contains("database is locked")),
+        "{warned:?}"
+    );
+    assert!(warned.iter().any(|w| w.contains("recovered")), "{warned:?}");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let receiver = OtlpReceiver::start(|n, _, _| {
+        if n == 0 {
+            Reply::Status(503, vec![("retry-after".into(), "1".into())], "busy".into())
+        } else {
+            Reply::ok()
+        }
+    });
+    let run = run(&receiver.url(), 1, "hi", |c| c).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let seen = receiver.seen();
+    assert!(seen.len() >= 2, "{seen:?}");
+    let gap = seen[1].at.duration_since(seen[0].at);
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+    assert_matches_receiver(&run, &receiver);
+}
+
+#[tokio::test]
+async fn rate_limiting_is_retried() {
+    let receiver = OtlpReceiver::start(|n, _, _| {
+        if n == 0 {
+            Reply::status(429, "slow down")
+        } else {
+            Reply::ok()
+        }
+    });
+    let run = run(&receiver.url(), 2, "hi", |c| c).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.stats.exported, 2);
+    assert_matches_receiver(&run, &receiver);
+}
+
+#[tokio::test]
+async fn a_too_large_batch_is_split() {
+    // One span per request is all this receiver takes.
+    let receiver = OtlpReceiver::start(|_, request, _| {
+        let spans: usize = request
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .map(|ss| ss.spans.len())
+            .sum();
+        if spans > 1 {
+            Reply::status(413, "request entity too large")
+        } else {
+            Reply::ok()
+        }
+    });
+    // A long schedule delay: all four spans go in one batch at shutdown.
+    let run = run(&receiver.url(), 4, "hi", |c| {
+        c.with_schedule_delay(Duration::from_secs(60))
+    })
+    .await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!((run.stats.exported, run.stats.truncated), (4, 0));
+    assert_matches_receiver(&run, &receiver);
+    assert!(receiver
+        .seen()
+        .iter()
+        .filter(|s| s.accepted)
+        .all(|s| s.spans.len() == 1));
+}
+
+#[tokio::test]
+async fn a_span_too_large_alone_is_cut_to_fit() {
+    let receiver = OtlpReceiver::start(|_, _, body_len| {
+        if body_len > 20_000 {
+            Reply::status(413, "too large")
+        } else {
+            Reply::ok()
+        }
+    });
+    let prompt = "x".repeat(60_000);
+    let run = run(&receiver.url(), 1, &prompt, |c| c).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!((run.stats.exported, run.stats.truncated), (1, 1));
+    assert_matches_receiver(&run, &receiver);
+    let seen = receiver.seen();
+    let span = &seen.iter().find(|s| s.accepted).expect("accepted").spans[0];
+    assert_eq!(
+        span_text(span, semconv::tracer::TRUNCATED).as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        span_text(span, semconv::mlflow::SPAN_TYPE).as_deref(),
+        Some("CHAT_MODEL")
+    );
+    let inputs: serde_json::Value =
+        serde_json::from_str(&span_text(span, semconv::mlflow::SPAN_INPUTS).unwrap())
+            .expect("inputs stay valid JSON");
+    assert_eq!(inputs["model"], "deepseek-chat");
+    assert!(span_text(span, semconv::mlflow::CHAT_TOKEN_USAGE).is_some());
+}
+
+#[tokio::test]
+async fn client_errors_are_refused_once_and_not_retried() {
+    let receiver = OtlpReceiver::always(Reply::status(400, r#"{"message": "bad span"}"#));
+    let run = run(&receiver.url(), 2, "hi", |c| {
+        c.with_schedule_delay(Duration::from_secs(60))
+    })
+    .await;
+    assert_eq!((run.stats.refused, run.stats.exported), (2, 0));
+    assert_eq!(receiver.seen().len(), 1, "a 400 is not retried");
+    let warned = warnings_about(&receiver.url());
+    assert!(
+        warned.iter().any(|w| w.contains("refused 2 spans")
+            && w.contains("HTTP 400")
+            && w.contains("bad span")),
+        "{warned:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_receiver_cannot_stall_shutdown() {
+    let receiver = OtlpReceiver::always(Reply::Hang);
+    let run = run(&receiver.url(), 2, "hi", |c| {
+        c.with_export_timeout(Duration::from_secs(1))
+    })
+    .await;
+    assert_eq!(run.stats.failed, 2, "{:?}", run.stats);
+    assert!(run.shutdown_took <= SHUTDOWN + Duration::from_millis(900));
+    let warned = warnings_about(&receiver.url());
+    assert!(
+        warned.iter().any(|w| w.contains("no answer within 1 s")),
+        "{warned:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_receiver_is_cut_at_the_export_timeout() {
+    let receiver = OtlpReceiver::always(Reply::Slow(Duration::from_secs(10)));
+    let run = run(&receiver.url(), 1, "hi", |c| c).await;
+    assert_eq!(run.stats.failed, 1, "{:?}", run.stats);
+    assert_eq!(run.stats.exported, 0);
+}
+
+#[tokio::test]
+async fn a_connection_closed_mid_response_is_retried() {
+    let receiver = OtlpReceiver::start(|n, _, _| {
+        if n == 0 {
+            Reply::CloseMidResponse
+        } else {
+            Reply::ok()
+        }
+    });
+    let run = run(&receiver.url(), 2, "hi", |c| c).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.stats.exported, 2);
+    assert_matches_receiver(&run, &receiver);
+    assert!(
+        !warnings_about(&receiver.url()).is_empty(),
+        "the failed try was reported"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_and_counts() {
+    let receiver = OtlpReceiver::always(Reply::Hang);
+    let run = run(&receiver.url(), 20, "hi", |c| {
+        c.with_max_queue_spans(5)
+            .with_export_timeout(Duration::from_millis(500))
+    })
+    .await;
+    assert_eq!(run.stats.dropped, 15, "{:?}", run.stats);
+    assert_eq!(run.stats.failed, 5, "{:?}", run.stats);
+    let warned = warnings_about(&receiver.url());
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("export queue full (5 spans")),
+        "{warned:?}"
+    );
+    let Err(Error::Undelivered(report)) = &run.result else {
+        panic!("{:?}", run.result)
+    };
+    assert!(
+        report.to_string().contains("15 dropped (queue full)"),
+        "{report}"
+    );
+}
