@@ -13,6 +13,7 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use async_openai::Client;
 use common::*;
 use futures::StreamExt;
 use serde_json::json;
+use support::{canned_clients, cpu_time, median};
 
 struct Bench {
     full: bool,
@@ -93,76 +95,6 @@ async fn interleaved_streams(
         tt.push(start.elapsed());
     }
     (median(tp), median(tt))
-}
-
-/// A plain and a traced client over the same canned in-process response.
-fn canned_clients(
-    body: Vec<u8>,
-    content_type: &'static str,
-) -> (
-    Client<async_openai::config::OpenAIConfig>,
-    mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
-) {
-    let canned = canned_service(body, content_type);
-    let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
-        .with_http_service(canned.clone());
-    let traced = mlflow_tracing::TracedClient::with_installed_capture(
-        Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
-            tower::ServiceBuilder::new()
-                .layer(mlflow_tracing::CaptureLayer)
-                .service(canned),
-        ),
-    );
-    (plain, traced)
-}
-
-/// A tower service answering every request with `body` (no network).
-fn canned_service(
-    body: Vec<u8>,
-    content_type: &'static str,
-) -> impl tower::Service<
-    async_openai::middleware::HttpRequestFactory,
-    Response = reqwest::Response,
-    Error = async_openai::error::OpenAIError,
-    Future = impl Send,
-> + Clone
-       + Send
-       + Sync
-       + 'static {
-    let body = bytes::Bytes::from(body);
-    tower::service_fn(
-        move |factory: async_openai::middleware::HttpRequestFactory| {
-            let body = body.clone();
-            async move {
-                let _request = factory.build().await?;
-                let response = http::Response::builder()
-                    .status(200)
-                    .header("content-type", content_type)
-                    .body(body)
-                    .expect("valid response");
-                Ok::<_, async_openai::error::OpenAIError>(reqwest::Response::from(response))
-            }
-        },
-    )
-}
-
-/// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = [11, 12] // utime, stime (fields 14, 15, counted after the command name)
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 fn diff(a: Duration, b: Duration) -> Duration {

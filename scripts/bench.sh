@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Overhead benchmarks: `cargo bench` (Rust tracer) and MLflow Python autolog on the same call,
-# for comparison. Installs openai next to MLflow in .venvs/mlflow. Prints two tables.
+# Benchmarks, printed as tables (nothing is asserted):
+# - `cargo bench --bench overhead`: what tracing adds to a call, and the same call under MLflow
+#   Python autolog for comparison;
+# - `cargo bench --bench delivery`: delivery under load (to an in-process OTLP receiver and to
+#   a real MLflow 3.17.2 this script starts) and under a 60 s outage.
+# Installs MLflow (+ openai) into .venvs/mlflow. Extra env: see benches/delivery.rs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-[ -x .venvs/mlflow/bin/python ] || python3 -m venv .venvs/mlflow
-.venvs/mlflow/bin/pip install -q --disable-pip-version-check mlflow==3.17.2 openai
+# venv, spawn, spawn_mlflow, wait_mlflow, ...; servers stopped on exit.
+# shellcheck source=servers.sh
+. "$ROOT/scripts/servers.sh"
+
+venv mlflow mlflow==3.17.2 openai
 cargo bench --bench overhead
-.venvs/mlflow/bin/python benches/python_autolog.py
+"$VENVS/mlflow/bin/python" benches/python_autolog.py
+spawn_mlflow
+wait_mlflow
+MLFLOW_TRACKING_URI="$MLFLOW_URI" cargo bench --bench delivery

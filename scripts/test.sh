@@ -24,94 +24,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-VENVS="$ROOT/.venvs"
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mlflow-tracing-test.XXXXXX")
-PIDS=()
-
-have() { command -v "$1" >/dev/null 2>&1; }
-
-# spawn LOG CMD...: start CMD in the background in its own session / process group (so the
-# whole tree, e.g. MLflow's uvicorn + job runner, can be stopped at once). `setsid` does not
-# fork here (a background job of a non-interactive shell is not a group leader), so $! is the
-# server's own PID and its process group id.
-spawn() {
-    local log=$1
-    shift
-    if have setsid; then
-        setsid "$@" >"$log" 2>&1 &
-    else
-        "$@" >"$log" 2>&1 &
-    fi
-    PIDS+=("$!")
-}
-
-stop_all() {
-    local pid
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] || continue
-        kill -TERM -- "-$pid" 2>/dev/null || {
-            have pkill && pkill -TERM -P "$pid" 2>/dev/null
-            kill -TERM "$pid" 2>/dev/null
-        } || true
-    done
-    for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] || continue
-        for _ in $(seq 1 50); do # up to 5 s for a graceful stop, then SIGKILL
-            kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    done
-    PIDS=()
-}
-
-cleanup() {
-    local code=$?
-    trap - EXIT INT TERM
-    stop_all
-    rm -rf "$TMP"
-    exit "$code"
-}
-trap cleanup EXIT
-# An interrupted or terminated run must not end with the last command's (maybe 0) status.
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-step() { printf '\n==> %s\n' "$*"; }
-
-venv() { # venv NAME PACKAGE...: create .venvs/NAME if needed, always pip install (no-op when present)
-    local dir="$VENVS/$1" t=$SECONDS
-    shift
-    [ -x "$dir/bin/pip" ] || python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --disable-pip-version-check "$@"
-    echo "  .venvs/$(basename "$dir"): $* ($((SECONDS - t)) s)"
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# wait_http URL SECONDS LOG PID [BODY]: until URL answers 2xx (with BODY, if given). Fails early
-# if PID died; on failure prints the log tail.
-wait_http() {
-    local url=$1 deadline=$((SECONDS + $2)) log=$3 pid=$4 want=${5:-} got
-    while :; do
-        if got=$(curl -sf --max-time 5 "$url" 2>/dev/null) && { [ -z "$want" ] || [ "$got" = "$want" ]; }; then
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "error: the server for $url exited; log tail:" >&2
-            tail -n 40 "$log" >&2 || true
-            return 1
-        fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "error: $url did not answer ${want:-2xx} within $2 s; log tail:" >&2
-            tail -n 40 "$log" >&2 || true
-            return 1
-        fi
-        sleep 0.5
-    done
-}
+# venv, spawn, stop_all, free_port, wait_http, step; VENVS, TMP, PIDS; cleanup on exit.
+# shellcheck source=servers.sh
+. "$ROOT/scripts/servers.sh"
 
 step "installing MLflow 3.17.2, rotel, Phoenix and the collector-config checker (pip)"
 t0=$SECONDS
@@ -129,16 +44,9 @@ echo "installed in $((SECONDS - t0)) s"
 
 step "starting MLflow and Phoenix (second backend, in-memory) on free loopback ports"
 # Both take 10-25 s to get healthy on 2 cores; start them together and wait for MLflow first.
-MLFLOW_PORT=$(free_port)
-MLFLOW_URI="http://127.0.0.1:$MLFLOW_PORT"
-mkdir -p "$TMP/artifacts" "$TMP/phoenix"
+mkdir -p "$TMP/phoenix"
 t0=$SECONDS
-# The venv's own python (not a console-script or pyenv shim), so $! is the server's PID.
-MLFLOW_DISABLE_TELEMETRY=true spawn "$TMP/mlflow.log" "$VENVS/mlflow/bin/python" -m mlflow server \
-    --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 \
-    --backend-store-uri "sqlite:///$TMP/mlflow.db" \
-    --default-artifact-root "$TMP/artifacts"
-MLFLOW_PID=${PIDS[${#PIDS[@]} - 1]}
+spawn_mlflow
 PHOENIX_HTTP=$(free_port)
 PHOENIX_GRPC=$(free_port)
 PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$PHOENIX_HTTP" PHOENIX_GRPC_PORT="$PHOENIX_GRPC" \
@@ -146,10 +54,7 @@ PHOENIX_HOST=127.0.0.1 PHOENIX_PORT="$PHOENIX_HTTP" PHOENIX_GRPC_PORT="$PHOENIX_
     PHOENIX_TELEMETRY_ENABLED=false PHOENIX_DISABLE_AGENT_ASSISTANT=true \
     spawn "$TMP/phoenix.log" "$VENVS/phoenix/bin/phoenix" serve
 PHOENIX_PID=${PIDS[${#PIDS[@]} - 1]}
-wait_http "$MLFLOW_URI/health" 120 "$TMP/mlflow.log" "$MLFLOW_PID" OK
-echo "MLflow (pid $MLFLOW_PID) healthy at $MLFLOW_URI after $((SECONDS - t0)) s"
-# A new server is slow to store its first spans while its job runner starts: send one now.
-python3 "$ROOT/scripts/check_mlflow_traces.py" --uri "$MLFLOW_URI" --warm-up
+wait_mlflow
 
 step "starting the rotel collector (OTLP in → MLflow)"
 ROTEL=$("$VENVS/rotel/bin/python" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
@@ -185,6 +90,8 @@ export MLFLOW_TRACING_TEST_URI="$MLFLOW_URI"
 export MLFLOW_TRACING_TEST_PHOENIX="http://127.0.0.1:$PHOENIX_HTTP"
 export MLFLOW_TRACING_TEST_COLLECTOR="http://127.0.0.1:$ROTEL_HTTP/v1/traces"
 export MLFLOW_TRACING_TEST_COLLECTOR_EXPERIMENT="$ROTEL_EXPERIMENT"
+# The outage test starts, stops and restarts an MLflow of its own with this interpreter.
+export MLFLOW_TRACING_TEST_MLFLOW_PYTHON="$VENVS/mlflow/bin/python"
 # Examples and tests run offline, whatever the caller's shell holds.
 unset DEEPSEEK_API_KEY MLFLOW_TRACKING_URI MLFLOW_EXPERIMENT_NAME MLFLOW_EXPERIMENT_ID \
     OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT MLFLOW_TRACING_ENABLED
@@ -205,9 +112,29 @@ else
         fi
         echo "--- cargo run --example $example (experiment smoke-$example)"
         MLFLOW_TRACKING_URI="$MLFLOW_URI" MLFLOW_EXPERIMENT_NAME="smoke-$example" \
-            cargo run -q --example "$example"
+            cargo run -q --example "$example" 2>"$TMP/$example.err"
+        cat "$TMP/$example.err" >&2
         python3 "$ROOT/scripts/check_mlflow_traces.py" "smoke-$example" --uri "$MLFLOW_URI" --min 1
+        # It says where the trace went only because it got there.
+        grep -q "^trace: [0-9]* spans\{0,1\} delivered to MLflow experiment [0-9]* at $MLFLOW_URI/v1/traces" \
+            "$TMP/$example.err" || { echo "error: $example did not report its delivery" >&2; exit 1; }
     done
+    echo "--- cargo run --example basic, MLflow unreachable: runs, says the trace was NOT delivered"
+    MLFLOW_TRACKING_URI="http://127.0.0.1:$(free_port)" MLFLOW_EXPERIMENT_ID=0 \
+        cargo run -q --example basic >"$TMP/down.out" 2>"$TMP/down.err"
+    cat "$TMP/down.err" >&2
+    grep -q "capital of France" "$TMP/down.out"
+    grep -q "^mlflow-tracing: cannot deliver spans to MLflow experiment 0 at http://127.0.0.1:[0-9]*/v1/traces: connection refused" "$TMP/down.err"
+    grep -q "^trace NOT delivered: 1 of 1 span not delivered to .* connection refused" "$TMP/down.err"
+    echo "--- cargo run --example basic, MLFLOW_TRACING_ENABLED=false: no trace, no false claim"
+    MLFLOW_TRACING_ENABLED=false MLFLOW_TRACKING_URI="$MLFLOW_URI" MLFLOW_EXPERIMENT_ID=0 \
+        cargo run -q --example basic 2>"$TMP/disabled.err"
+    cat "$TMP/disabled.err" >&2
+    grep -q "tracing is disabled" "$TMP/disabled.err"
+    if grep -q " delivered to" "$TMP/disabled.err"; then
+        echo "error: a disabled run claimed a delivery" >&2
+        exit 1
+    fi
     if [ -f examples/basic.rs ]; then
         echo "--- cargo run --example basic (offline, no MLflow: prints the span tree)"
         cargo run -q --example basic 2>"$TMP/basic-console.txt"

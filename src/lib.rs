@@ -52,6 +52,17 @@
 //! The keys are constants in [`semconv`]. The API key, `Authorization` header and URL
 //! credentials are never recorded.
 //!
+//! # Delivery
+//!
+//! Finished spans go through a bounded queue (4096 spans / 32 MiB) to one export thread per
+//! pipeline, which batches them (512 per request), retries refused connections, timeouts,
+//! 429 and 5xx with backoff (honouring `Retry-After`), splits a batch on 413 and cuts a span
+//! too large alone. Nothing on the app's threads waits on the network, `init` included: the
+//! MLflow experiment is looked up by the export thread. Every span is counted
+//! ([`TelemetryGuard::stats`], [`DeliveryStats`]), the first failure is reported once on stderr
+//! and as a `tracing` warning (target `mlflow_tracing::delivery`), naming the endpoint and the
+//! cause, and [`TelemetryGuard::shutdown`] says what was not delivered.
+//!
 //! # Versions
 //!
 //! Built and tested with opentelemetry 0.33, tracing-opentelemetry 0.34 and async-openai 0.43,

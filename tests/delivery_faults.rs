@@ -134,14 +134,6 @@ fn assert_matches_receiver(run: &Run, receiver: &OtlpReceiver) {
     );
 }
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn refused_connection_fails_with_a_clear_word() {
     let endpoint = format!("http://127.0.0.1:{}/v1/traces", closed_port());
@@ -166,13 +158,10 @@ async fn refused_connection_fails_with_a_clear_word() {
 
 #[tokio::test]
 async fn server_errors_are_retried_until_recovery() {
-    let receiver = OtlpReceiver::start(|n, _, _| {
-        if n < 2 {
-            Reply::status(500, r#"{"message": "database is locked"}"#)
-        } else {
-            Reply::ok()
-        }
-    });
+    let receiver = OtlpReceiver::failing_first(
+        2,
+        Reply::status(500, r#"{"message": "database is locked"}"#),
+    );
     let run = run(&receiver.url(), 3, "hi", |c| c).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_eq!(run.stats.exported, 3);
@@ -189,13 +178,10 @@ async fn server_errors_are_retried_until_recovery() {
 
 #[tokio::test]
 async fn retry_after_is_honoured() {
-    let receiver = OtlpReceiver::start(|n, _, _| {
-        if n == 0 {
-            Reply::Status(503, vec![("retry-after".into(), "1".into())], "busy".into())
-        } else {
-            Reply::ok()
-        }
-    });
+    let receiver = OtlpReceiver::failing_first(
+        1,
+        Reply::Status(503, vec![("retry-after".into(), "1".into())], "busy".into()),
+    );
     let run = run(&receiver.url(), 1, "hi", |c| c).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     let seen = receiver.seen();
@@ -207,13 +193,7 @@ async fn retry_after_is_honoured() {
 
 #[tokio::test]
 async fn rate_limiting_is_retried() {
-    let receiver = OtlpReceiver::start(|n, _, _| {
-        if n == 0 {
-            Reply::status(429, "slow down")
-        } else {
-            Reply::ok()
-        }
-    });
+    let receiver = OtlpReceiver::failing_first(1, Reply::status(429, "slow down"));
     let run = run(&receiver.url(), 2, "hi", |c| c).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_eq!(run.stats.exported, 2);
@@ -326,13 +306,7 @@ async fn a_slow_receiver_is_cut_at_the_export_timeout() {
 
 #[tokio::test]
 async fn a_connection_closed_mid_response_is_retried() {
-    let receiver = OtlpReceiver::start(|n, _, _| {
-        if n == 0 {
-            Reply::CloseMidResponse
-        } else {
-            Reply::ok()
-        }
-    });
+    let receiver = OtlpReceiver::failing_first(1, Reply::CloseMidResponse);
     let run = run(&receiver.url(), 2, "hi", |c| c).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_eq!(run.stats.exported, 2);

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use mlflow_tracing::{Config, Error};
 
+mod common;
+use common::closed_port;
+
 fn init_error(config: Config) -> String {
     match mlflow_tracing::layer::<tracing_subscriber::Registry>(config) {
         Err(e) => e.to_string(),
@@ -26,14 +29,6 @@ fn non_numeric_experiment_id() {
     );
     assert!(msg.contains("MLFLOW_EXPERIMENT_ID"), "{msg}");
     assert!(msg.contains("DeepSeek"), "{msg}");
-}
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -492,9 +492,11 @@ impl<S: Sink> Worker<S> {
 
     /// The shutdown deadline passed: whatever is left fails.
     fn give_up_all(&mut self) {
+        // While failing, the last error is why; otherwise the destination was just too slow.
         let cause = self
             .shared
             .last_error()
+            .filter(|_| self.failures_in_row > 0)
             .unwrap_or_else(|| "the shutdown timeout passed before they were sent".into());
         if let Some(inflight) = self.inflight.take() {
             self.fail(inflight.spans, &cause);

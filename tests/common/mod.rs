@@ -149,19 +149,33 @@ pub fn ask(model: &str, question: &str) -> CreateChatCompletionRequest {
         .expect("valid request")
 }
 
-/// The MLflow server the test script started (`MLFLOW_TRACING_TEST_URI`). Without it the e2e
-/// tests are skipped with a message, except under `CI=true`, where that is a failure.
-pub fn mlflow_test_uri() -> Option<String> {
-    match std::env::var("MLFLOW_TRACING_TEST_URI") {
-        Ok(uri) if !uri.is_empty() => Some(uri),
+/// A variable the test script sets for the end-to-end tests. Without it the test is skipped
+/// with a message, except under `CI=true`, where that is a failure.
+pub fn test_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Some(value),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but MLFLOW_TRACING_TEST_URI is not set: run scripts/test.sh")
+            panic!("CI=true but {name} is not set: run scripts/test.sh")
         }
         _ => {
-            eprintln!("SKIPPED: MLFLOW_TRACING_TEST_URI is not set (scripts/test.sh sets it)");
+            eprintln!("SKIPPED: {name} is not set (scripts/test.sh sets it)");
             None
         }
     }
+}
+
+/// The MLflow server the test script started (`MLFLOW_TRACING_TEST_URI`).
+pub fn mlflow_test_uri() -> Option<String> {
+    test_env("MLFLOW_TRACING_TEST_URI")
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Trace ids (`tr-…`) of `experiment_id` matching an MLflow search filter.

@@ -87,6 +87,11 @@ impl OtlpReceiver {
         Self { port, seen, stop }
     }
 
+    /// Answers the first `n` requests with `reply`, then 200.
+    pub fn failing_first(n: usize, reply: Reply) -> Self {
+        Self::start(move |i, _, _| if i < n { reply.clone() } else { Reply::ok() })
+    }
+
     /// Answers every request with `reply`.
     pub fn always(reply: Reply) -> Self {
         Self::start(move |_, _, _| reply.clone())
