@@ -6,10 +6,9 @@
 //! MLFLOW_TRACKING_URI=http://127.0.0.1:5000 cargo bench --bench delivery   # + a real MLflow
 //! ```
 //! (`scripts/bench.sh` starts an MLflow and runs it.) Env: `DELIVERY_BENCH_CALLS` (calls per
-//! receiver row, default 10000), `DELIVERY_BENCH_RATES` (comma-separated calls/s, `max` = as
-//! fast as possible; default `500,1000,2000,max`), `DELIVERY_BENCH_MLFLOW_CALLS` (default
-//! 5000), `DELIVERY_BENCH_MLFLOW_RATES` (default `100,200,300,600`),
-//! `DELIVERY_BENCH_OUTAGE_SECS` (default 60).
+//! load row, default 10000), `DELIVERY_BENCH_RATES` (comma-separated calls/s to the receiver,
+//! `max` = as fast as possible; default `500,1000,2000,max`), `DELIVERY_BENCH_MLFLOW_RATES`
+//! (default `200,400,500,1000,2000,max`), `DELIVERY_BENCH_OUTAGE_SECS` (default 60).
 //!
 //! Calls go through a traced async-openai client over a canned in-process response (no LLM
 //! network), so the app side is as fast as it gets and the export path is what is measured.
@@ -258,11 +257,7 @@ async fn main() {
     }
 
     if let Some(uri) = std::env::var("MLFLOW_TRACKING_URI").ok().filter(|_| full) {
-        let calls: usize = std::env::var("DELIVERY_BENCH_MLFLOW_CALLS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(5_000);
-        for rate in env_list("DELIVERY_BENCH_MLFLOW_RATES", "100,200,300,600") {
+        for rate in env_list("DELIVERY_BENCH_MLFLOW_RATES", "200,400,500,1000,2000,max") {
             let name = format!("delivery-bench-{}-{}", rate_name(rate), std::process::id());
             let p = pipeline(
                 Config::new()

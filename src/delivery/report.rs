@@ -16,8 +16,10 @@ const MIN_WARNING_INTERVAL: Duration = Duration::from_secs(30);
 #[derive(Debug)]
 pub(crate) struct Reporter {
     stderr: bool,
-    /// Set while delivery fails: since when, and how many spans were lost before it began.
-    failing: Option<(Instant, u64)>,
+    /// Set while delivery fails: since when, how many spans were lost before it began, and
+    /// whether the failure was announced (a flapping destination is announced at most every
+    /// [`MIN_WARNING_INTERVAL`]; its recoveries only when its failure was).
+    failing: Option<(Instant, u64, bool)>,
     last_failure_warning: Option<Instant>,
     warned_queue_full: bool,
     warned_refusals: HashSet<String>,
@@ -48,11 +50,11 @@ impl Reporter {
             return;
         }
         let now = Instant::now();
-        self.failing = Some((now, lost));
-        if self
+        let announce = self
             .last_failure_warning
-            .is_some_and(|at| now.duration_since(at) < MIN_WARNING_INTERVAL)
-        {
+            .is_none_or(|at| now.duration_since(at) >= MIN_WARNING_INTERVAL);
+        self.failing = Some((now, lost, announce));
+        if !announce {
             return;
         }
         self.last_failure_warning = Some(now);
@@ -64,10 +66,13 @@ impl Reporter {
 
     /// A try succeeded: says so if delivery had been failing.
     pub(crate) fn recovered(&mut self, destination: &str, lost: u64) {
-        let Some((since, lost_before)) = self.failing.take() else {
+        let Some((since, lost_before, announced)) = self.failing.take() else {
             return;
         };
         self.warned_queue_full = false;
+        if !announced {
+            return;
+        }
         let lost = lost.saturating_sub(lost_before);
         emit(
             self.stderr,

@@ -216,6 +216,39 @@ mod tests {
     }
 
     #[test]
+    fn failures_carry_the_servers_own_words() {
+        let file_store = Failure::status(
+            501,
+            "Not Implemented",
+            None,
+            br#"{"detail":"REST OTLP span logging is not supported by FileStore"}"#,
+        );
+        assert_eq!(
+            file_store.cause,
+            "HTTP 501 Not Implemented: REST OTLP span logging is not supported by FileStore"
+        );
+        assert!(!file_store.transient);
+        let unknown = Failure::status(
+            404,
+            "Not Found",
+            None,
+            br#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"No Experiment with id=999 exists"}"#,
+        );
+        assert_eq!(
+            unknown.cause,
+            "HTTP 404 Not Found: No Experiment with id=999 exists"
+        );
+        let busy = Failure::status(503, "", Some(Duration::from_secs(2)), b"  overloaded\n");
+        assert_eq!(busy.cause, "HTTP 503: overloaded");
+        assert!(busy.transient);
+        assert_eq!(busy.retry_after, Some(Duration::from_secs(2)));
+        let long = server_message("x".repeat(5_000).as_bytes());
+        assert!(long.len() <= 300, "{}", long.len());
+        assert_eq!(human(Duration::from_secs(10)), "10 s");
+        assert_eq!(human(Duration::from_millis(1500)), "1.5 s");
+    }
+
+    #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
