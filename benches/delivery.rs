@@ -95,7 +95,7 @@ fn settle(guard: TelemetryGuard) -> (DeliveryStats, Duration) {
     let stats = match guard.shutdown() {
         Ok(report) => report.stats,
         Err(Error::Undelivered(report)) => {
-            eprintln!("  {report}");
+            eprintln!("  report: {report}");
             report.stats
         }
         Err(e) => panic!("{e}"),

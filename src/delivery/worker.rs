@@ -539,7 +539,7 @@ impl<S: Sink> Worker<S> {
         let settings = &self.shared.settings;
         let next = if self.shutdown.is_some() {
             "retrying until the shutdown timeout".to_owned()
-        } else if !self.prepared && !self.sink.sends_unprepared() {
+        } else if !self.prepared {
             format!(
                 "retrying in the background; spans wait in the queue ({})",
                 settings.limits()
