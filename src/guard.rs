@@ -10,9 +10,9 @@ use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
 
 /// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
-/// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and
-/// prints one line to stderr if any span was not delivered. With the console destination it
-/// then prints the span tree.
+/// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and says
+/// in one line (stderr and a `tracing` warning, like every delivery warning) if any span was
+/// not delivered. With the console destination it then prints the span tree.
 ///
 /// Bind it for the life of `main`: `let _guard = mlflow_tracing::init(..)?;`. Writing
 /// `let _ = ...` drops it at once and loses every span.
@@ -105,7 +105,7 @@ impl TelemetryGuard {
     /// Shuts down now, exporting what is queued within the shutdown timeout, and says what
     /// became of the spans: `Ok` when every span was delivered, else
     /// [`Error::Undelivered`] with the counts and the last error. (Dropping the guard does the
-    /// same and prints the error to stderr.)
+    /// same and says the error as a delivery warning.)
     pub fn shutdown(mut self) -> Result<DeliveryReport, Error> {
         self.shutdown_inner()
     }
@@ -138,7 +138,7 @@ impl TelemetryGuard {
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Err(e) = self.shutdown_inner() {
-            eprintln!("mlflow-tracing: {e}");
+            self.delivery.warn(&e.to_string());
         }
     }
 }

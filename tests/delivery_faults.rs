@@ -342,3 +342,25 @@ async fn a_full_queue_drops_and_counts() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn dropping_the_guard_says_what_was_lost() {
+    capture_warnings();
+    let endpoint = format!("http://127.0.0.1:{}/v1/traces", closed_port());
+    let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(
+        Config::new()
+            .with_otlp_endpoint(&endpoint)
+            .with_shutdown_timeout(Duration::from_millis(500))
+            .with_stderr_warnings(false),
+    )
+    .unwrap();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    tracing::dispatcher::with_default(&dispatch, || {
+        mlflow_tracing::with_span("job", mlflow_tracing::SpanType::Chain, |_| ());
+    });
+    drop(guard);
+    let summary = format!("1 of 1 span not delivered to {endpoint}: 1 failed after retries");
+    let warned = warnings_about(&summary);
+    assert_eq!(warned.len(), 1, "{:?}", warnings_about(&endpoint));
+    assert!(warned[0].contains("connection refused"), "{warned:?}");
+}

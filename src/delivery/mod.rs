@@ -79,6 +79,12 @@ impl Delivery {
         self.shared.experiment_id()
     }
 
+    /// Says `line` the way every delivery warning is said: stderr (unless turned off) and a
+    /// `tracing` warning on target `mlflow_tracing::delivery`.
+    pub(crate) fn warn(&self, line: &str) {
+        report::emit(self.shared.settings.stderr, line);
+    }
+
     /// Waits until the destination answered (MLflow experiment resolved or checked, OTLP
     /// receiver accepting connections), at most `timeout`.
     pub(crate) fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {

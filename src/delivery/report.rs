@@ -26,7 +26,7 @@ pub(crate) struct Reporter {
 }
 
 /// One line, as printed.
-fn emit(stderr: bool, line: &str) {
+pub(super) fn emit(stderr: bool, line: &str) {
     if stderr {
         eprintln!("mlflow-tracing: {line}");
     }
