@@ -559,6 +559,49 @@ mod tests {
     }
 
     #[test]
+    fn batch_processor_variables() {
+        let defaults = vars(&[]);
+        assert_eq!(
+            (
+                defaults.max_queue_spans,
+                defaults.max_batch_spans,
+                defaults.schedule_delay,
+                defaults.export_timeout
+            ),
+            (4096, 512, Duration::from_secs(1), Duration::from_secs(30))
+        );
+        let set = vars(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "5000"),
+        ]);
+        assert_eq!(
+            (
+                set.max_queue_spans,
+                set.max_batch_spans,
+                set.schedule_delay,
+                set.export_timeout
+            ),
+            (100, 10, Duration::from_millis(250), Duration::from_secs(5))
+        );
+        assert!(set.invalid.is_empty());
+        let bad = vars(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+            ("OTEL_BSP_EXPORT_TIMEOUT", "10s"),
+        ]);
+        let named: Vec<_> = bad.invalid.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            named,
+            ["OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_EXPORT_TIMEOUT"]
+        );
+        assert!(bad.invalid[1].1.contains("\"10s\""), "{:?}", bad.invalid);
+        // A builder method wins over the variable.
+        let builder = vars(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]).with_max_queue_spans(7);
+        assert_eq!(builder.max_queue_spans, 7);
+    }
+
+    #[test]
     fn genai_content_is_opt_in() {
         assert_eq!(vars(&[]).genai_content, None);
         let on = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "true")]);

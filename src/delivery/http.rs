@@ -26,7 +26,7 @@ use crate::redact::redact_url_str;
 use crate::semconv::tracer;
 
 /// Largest request body sent; a larger batch is split before sending.
-pub(crate) const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// Longest time the readiness probe waits for a TCP connection to an OTLP receiver.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
