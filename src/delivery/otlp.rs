@@ -145,6 +145,7 @@ pub(crate) fn truncate(request: &mut ExportTraceServiceRequest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semconv::{deepseek, mlflow};
     use opentelemetry_proto::tonic::trace::v1::span::Event;
 
     fn text(value: &str) -> Option<AnyValue> {
@@ -218,7 +219,7 @@ mod tests {
                         events: vec![Event {
                             name: "mlflow.chunk.item.0".into(),
                             attributes: vec![KeyValue {
-                                key: "mlflow.chunk.value".into(),
+                                key: mlflow::CHUNK_VALUE.into(),
                                 value: text(&"z".repeat(8_000)),
                                 ..Default::default()
                             }],
@@ -227,9 +228,9 @@ mod tests {
                         ..span(
                             "Completions",
                             &[
-                                ("mlflow.spanInputs", &big_json),
-                                ("deepseek.reasoning_content", &big_text),
-                                ("mlflow.spanType", "CHAT_MODEL"),
+                                (mlflow::SPAN_INPUTS, &big_json),
+                                (deepseek::REASONING_CONTENT, &big_text),
+                                (mlflow::SPAN_TYPE, "CHAT_MODEL"),
                             ],
                         )
                     }],
@@ -246,19 +247,19 @@ mod tests {
                 .find(|kv| kv.key == k)
                 .and_then(|kv| kv.value.clone()?.value)
         };
-        let Some(any_value::Value::StringValue(inputs)) = get("mlflow.spanInputs") else {
+        let Some(any_value::Value::StringValue(inputs)) = get(mlflow::SPAN_INPUTS) else {
             panic!("inputs")
         };
         assert!(inputs.len() <= big_json.len() / 2, "{}", inputs.len());
         let json: serde_json::Value = serde_json::from_str(&inputs).expect("valid JSON");
         assert_eq!(json["model"], "deepseek-chat");
-        let Some(any_value::Value::StringValue(reasoning)) = get("deepseek.reasoning_content")
+        let Some(any_value::Value::StringValue(reasoning)) = get(deepseek::REASONING_CONTENT)
         else {
             panic!("reasoning")
         };
         assert_eq!(reasoning.len(), 4_000, "below half the longest: kept");
         assert_eq!(
-            get("mlflow.spanType"),
+            get(mlflow::SPAN_TYPE),
             Some(any_value::Value::StringValue("CHAT_MODEL".into()))
         );
         assert_eq!(
