@@ -30,22 +30,6 @@ pub(crate) fn authorization(auth: &Auth) -> String {
     }
 }
 
-/// Checks that a tracking URI is an http(s) URL MLflow's OTLP endpoint can live under.
-pub(crate) fn validate_tracking_uri(uri: &str) -> Result<(), Error> {
-    let invalid = |reason: String| Error::InvalidConfig {
-        name: crate::semconv::env::MLFLOW_TRACKING_URI,
-        reason,
-    };
-    let url =
-        reqwest::Url::parse(uri).map_err(|e| invalid(format!("{uri:?} is not a URL: {e}")))?;
-    match url.scheme() {
-        "http" | "https" => Ok(()),
-        other => Err(invalid(format!(
-            "{uri:?} uses scheme `{other}`; only http(s) tracking servers accept OTLP traces"
-        ))),
-    }
-}
-
 /// Checks that an experiment id is numeric, as `x-mlflow-experiment-id` requires.
 pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
@@ -80,23 +64,13 @@ fn call(
     if status.is_success() || json["error_code"].is_string() {
         Ok((status, json))
     } else {
-        Err(Failure::status(
-            status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-            None,
-            &body,
-        ))
+        Err(Failure::status(status, None, &body))
     }
 }
 
 /// MLflow's error words for an answer that [`call`] passed on.
 fn rest_failure(status: reqwest::StatusCode, body: &Value) -> Failure {
-    Failure::status(
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        None,
-        body.to_string().as_bytes(),
-    )
+    Failure::status(status, None, body.to_string().as_bytes())
 }
 
 /// Finds the experiment called `name`, creating it when missing (what `mlflow.set_experiment`
@@ -238,13 +212,7 @@ pub(crate) fn post_trace_info(
         Ok(())
     } else {
         let body = response.bytes().unwrap_or_default();
-        Err(Failure::status(
-            status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-            None,
-            &body,
-        )
-        .cause)
+        Err(Failure::status(status, None, &body).cause)
     }
 }
 
@@ -324,13 +292,6 @@ mod tests {
 
     #[test]
     fn validation_names_the_setting() {
-        assert!(validate_tracking_uri("http://127.0.0.1:5000").is_ok());
-        let err = validate_tracking_uri("databricks").unwrap_err().to_string();
-        assert!(err.contains("MLFLOW_TRACKING_URI"), "{err}");
-        let err = validate_tracking_uri("file:///tmp/mlruns")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("only http(s)"), "{err}");
         assert!(validate_experiment_id("12").is_ok());
         let err = validate_experiment_id("DeepSeek").unwrap_err().to_string();
         assert!(err.contains("MLFLOW_EXPERIMENT_ID"), "{err}");

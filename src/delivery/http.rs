@@ -135,15 +135,7 @@ impl HttpSink {
                     message: partial.map(|p| p.error_message).unwrap_or_default(),
                 })
             }
-            verdict => Err((
-                verdict,
-                Failure::status(
-                    status.as_u16(),
-                    status.canonical_reason().unwrap_or(""),
-                    retry_after,
-                    &body,
-                ),
-            )),
+            verdict => Err((verdict, Failure::status(status, retry_after, &body))),
         }
     }
 

@@ -36,6 +36,7 @@ use crate::config::{Config, Destination, Experiment};
 use crate::error::Error;
 use crate::mlflow_api::{self, DEFAULT_EXPERIMENT_ID};
 use crate::redact::redact_url_str;
+use crate::semconv::env;
 use console::ConsoleExporter;
 use http::{HttpSink, MlflowRoute};
 pub(crate) use queue::QueueProcessor;
@@ -122,17 +123,14 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
             return launch(console.clone(), settings, config, Target::Console(console));
         }
         Destination::Otlp { endpoint } => {
-            validate_url(
-                &endpoint,
-                crate::semconv::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-            )?;
+            validate_http_url(&endpoint, env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)?;
             (HttpSink::new(endpoint, headers, None), Target::Otlp)
         }
         Destination::Mlflow {
             tracking_uri,
             experiment,
         } => {
-            mlflow_api::validate_tracking_uri(&tracking_uri)?;
+            validate_http_url(&tracking_uri, env::MLFLOW_TRACKING_URI)?;
             let experiment =
                 experiment.unwrap_or_else(|| Experiment::Id(DEFAULT_EXPERIMENT_ID.to_owned()));
             let experiment_id = match &experiment {
@@ -177,14 +175,15 @@ fn launch<S: worker::Sink>(
     Ok((processor, Delivery { shared }, target))
 }
 
-/// Checks that an endpoint is an http(s) URL.
-fn validate_url(url: &str, name: &'static str) -> Result<(), Error> {
+/// Checks that a destination (MLflow tracking URI or OTLP endpoint, set by `name`) is an
+/// http(s) URL; the error names the setting and the value, credentials removed.
+fn validate_http_url(url: &str, name: &'static str) -> Result<(), Error> {
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
         Ok(parsed) => Err(Error::InvalidConfig {
             name,
             reason: format!(
-                "{:?} uses scheme `{}`; OTLP/HTTP needs http(s)",
+                "{:?} uses scheme `{}`; only http(s) URLs can receive OTLP/HTTP traces",
                 redact_url_str(url),
                 parsed.scheme()
             ),
@@ -193,5 +192,38 @@ fn validate_url(url: &str, name: &'static str) -> Result<(), Error> {
             name,
             reason: format!("{:?} is not a URL: {e}", redact_url_str(url)),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_must_be_http_urls_and_errors_name_the_setting() {
+        assert!(validate_http_url("http://127.0.0.1:5000", env::MLFLOW_TRACKING_URI).is_ok());
+        assert!(validate_http_url(
+            "https://collector/v1/traces",
+            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+        )
+        .is_ok());
+        let err = validate_http_url("databricks", env::MLFLOW_TRACKING_URI)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("MLFLOW_TRACKING_URI") && err.contains("databricks"),
+            "{err}"
+        );
+        let err = validate_http_url("file:///tmp/mlruns", env::MLFLOW_TRACKING_URI)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only http(s)"), "{err}");
+        let err = validate_http_url(
+            "ftp://user:secret@host/x",
+            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("secret"), "{err}");
     }
 }

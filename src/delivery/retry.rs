@@ -101,14 +101,13 @@ impl Failure {
 
     /// A non-2xx answer: its status, the server's own message, and what it means.
     pub(crate) fn status(
-        status: u16,
-        reason: &str,
+        status: reqwest::StatusCode,
         retry_after: Option<Duration>,
         body: &[u8],
     ) -> Self {
         let message = server_message(body);
-        let mut cause = format!("HTTP {status}");
-        if !reason.is_empty() {
+        let mut cause = format!("HTTP {}", status.as_u16());
+        if let Some(reason) = status.canonical_reason() {
             cause = format!("{cause} {reason}");
         }
         if !message.is_empty() {
@@ -116,7 +115,7 @@ impl Failure {
         }
         Self {
             cause,
-            transient: verdict(status) == Verdict::Retry,
+            transient: verdict(status.as_u16()) == Verdict::Retry,
             retry_after,
         }
     }
@@ -217,9 +216,9 @@ mod tests {
 
     #[test]
     fn failures_carry_the_servers_own_words() {
+        let code = |n| reqwest::StatusCode::from_u16(n).unwrap();
         let file_store = Failure::status(
-            501,
-            "Not Implemented",
+            code(501),
             None,
             br#"{"detail":"REST OTLP span logging is not supported by FileStore"}"#,
         );
@@ -229,8 +228,7 @@ mod tests {
         );
         assert!(!file_store.transient);
         let unknown = Failure::status(
-            404,
-            "Not Found",
+            code(404),
             None,
             br#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"No Experiment with id=999 exists"}"#,
         );
@@ -238,8 +236,10 @@ mod tests {
             unknown.cause,
             "HTTP 404 Not Found: No Experiment with id=999 exists"
         );
-        let busy = Failure::status(503, "", Some(Duration::from_secs(2)), b"  overloaded\n");
-        assert_eq!(busy.cause, "HTTP 503: overloaded");
+        let busy = Failure::status(code(503), Some(Duration::from_secs(2)), b"  overloaded\n");
+        assert_eq!(busy.cause, "HTTP 503 Service Unavailable: overloaded");
+        let odd = Failure::status(code(599), None, b"");
+        assert_eq!(odd.cause, "HTTP 599");
         assert!(busy.transient);
         assert_eq!(busy.retry_after, Some(Duration::from_secs(2)));
         let long = server_message("x".repeat(5_000).as_bytes());
