@@ -21,7 +21,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::otlp_receiver::{OtlpReceiver, Reply};
-use common::{closed_port, seed_request};
+use common::{closed_port, search_traces, seed_request};
 use mlflow_tracing::{Config, DeliveryStats, Error, TelemetryGuard, TracedClient};
 use serde_json::json;
 use support::{canned_clients, rss_bytes};
@@ -108,34 +108,15 @@ fn percentile(mut d: Vec<Duration>, p: f64) -> Duration {
     d[((d.len() - 1) as f64 * p) as usize]
 }
 
-/// Traces MLflow holds in an experiment (REST search, paged).
-async fn mlflow_count(uri: &str, experiment_id: &str) -> usize {
-    let http = reqwest::Client::new();
-    let (mut count, mut token) = (0, None::<String>);
-    loop {
-        let mut body = json!({
-            "locations": [{"type": "MLFLOW_EXPERIMENT",
-                           "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "max_results": 500,
-        });
-        if let Some(t) = &token {
-            body["page_token"] = json!(t);
-        }
-        let page: serde_json::Value = http
-            .post(format!("{uri}/api/3.0/mlflow/traces/search"))
-            .json(&body)
-            .send()
-            .await
-            .expect("search")
-            .json()
-            .await
-            .expect("search JSON");
-        count += page["traces"].as_array().map_or(0, Vec::len);
-        match page["next_page_token"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return count,
-        }
+/// `name` as a number when set (full run), else `full`; `smoke` under `cargo test`.
+fn env_number<T: std::str::FromStr>(name: &str, full_run: bool, full: T, smoke: T) -> T {
+    if !full_run {
+        return smoke;
     }
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(full)
 }
 
 fn env_list(name: &str, default: &str) -> Vec<Option<f64>> {
@@ -153,26 +134,12 @@ fn rate_name(rate: Option<f64>) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let calls: usize = if full {
-        std::env::var("DELIVERY_BENCH_CALLS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10_000)
-    } else {
-        50
-    };
+    let calls: usize = env_number("DELIVERY_BENCH_CALLS", full, 10_000, 50);
     let (_, traced) = canned_clients(seed_response(), "application/json");
 
     // Outage first, in a process that has not grown yet: nothing listens at the endpoint for
     // the whole run, 1000 calls/s.
-    let secs: f64 = if full {
-        std::env::var("DELIVERY_BENCH_OUTAGE_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(60.0)
-    } else {
-        0.2
-    };
+    let secs: f64 = env_number("DELIVERY_BENCH_OUTAGE_SECS", full, 60.0, 0.2);
     let rate = 1000.0;
     let outage_calls = (secs * rate) as usize;
     let endpoint = format!("http://127.0.0.1:{}/v1/traces", closed_port());
@@ -271,7 +238,7 @@ async fn main() {
             drive(&traced, &p, calls, rate).await;
             let achieved = calls as f64 / t.elapsed().as_secs_f64();
             let (stats, drain) = settle(p.guard);
-            let arrived = mlflow_count(&uri, &experiment).await;
+            let arrived = search_traces(&uri, &experiment, "").await.len();
             println!(
                 "| MLflow 3.17.2 (SQLite) | {} | {achieved:.0} | {} | {} | {} | {} | {arrived} | {:.1} s |",
                 rate_name(rate),

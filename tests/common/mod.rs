@@ -178,30 +178,39 @@ pub fn closed_port() -> u16 {
         .port()
 }
 
-/// Trace ids (`tr-…`) of `experiment_id` matching an MLflow search filter.
+/// Trace ids (`tr-…`) of `experiment_id` matching an MLflow search filter, every page.
 pub async fn search_traces(uri: &str, experiment_id: &str, filter: &str) -> Vec<String> {
-    let body = serde_json::json!({
-        "locations": [{"type": "MLFLOW_EXPERIMENT",
-                       "mlflow_experiment": {"experiment_id": experiment_id}}],
-        "filter": filter,
-        "max_results": 100,
-    });
-    let response: serde_json::Value = reqwest::Client::new()
-        .post(format!("{uri}/api/3.0/mlflow/traces/search"))
-        .json(&body)
-        .send()
-        .await
-        .expect("search request")
-        .json()
-        .await
-        .expect("search JSON");
-    response["traces"]
-        .as_array()
-        .map(|traces| {
-            traces
-                .iter()
-                .filter_map(|t| t["trace_id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    let http = reqwest::Client::new();
+    let (mut ids, mut token) = (Vec::new(), None::<String>);
+    loop {
+        let mut body = serde_json::json!({
+            "locations": [{"type": "MLFLOW_EXPERIMENT",
+                           "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "filter": filter,
+            "max_results": 500,
+        });
+        if let Some(t) = &token {
+            body["page_token"] = serde_json::json!(t);
+        }
+        let page: serde_json::Value = http
+            .post(format!("{uri}/api/3.0/mlflow/traces/search"))
+            .json(&body)
+            .send()
+            .await
+            .expect("search request")
+            .json()
+            .await
+            .expect("search JSON");
+        ids.extend(
+            page["traces"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["trace_id"].as_str().map(str::to_owned)),
+        );
+        match page["next_page_token"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return ids,
+        }
+    }
 }
