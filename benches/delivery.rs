@@ -21,11 +21,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::otlp_receiver::{OtlpReceiver, Reply};
-use common::{closed_port, search_traces, seed_request};
+use common::{closed_port, search_traces, seed_request, Pipeline};
 use mlflow_tracing::{Config, DeliveryStats, Error, TelemetryGuard, TracedClient};
 use serde_json::json;
 use support::{canned_clients, rss_bytes};
-use tracing_subscriber::layer::SubscriberExt;
 
 type Traced = TracedClient<async_openai::config::OpenAIConfig>;
 
@@ -48,20 +47,8 @@ fn seed_response() -> Vec<u8> {
     .unwrap()
 }
 
-struct Pipeline {
-    guard: TelemetryGuard,
-    dispatch: tracing::Dispatch,
-}
-
 fn pipeline(config: Config) -> Pipeline {
-    let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(
-        config.with_service_name("delivery-bench"),
-    )
-    .expect("config");
-    Pipeline {
-        guard,
-        dispatch: tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
-    }
+    Pipeline::start(config.with_service_name("delivery-bench"))
 }
 
 /// Makes `calls` traced calls at `rate` per second (`None`: as fast as possible); returns the

@@ -82,9 +82,7 @@ async fn run(
             .with_shutdown_timeout(SHUTDOWN)
             .with_stderr_warnings(false),
     );
-    let (layer, guard) =
-        mlflow_tracing::layer::<tracing_subscriber::Registry>(settings).expect("valid config");
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let Pipeline { guard, dispatch } = Pipeline::start(settings);
     let mock = MockDeepSeek::start().await;
     let traced = client(&mock);
     let plain = Client::with_config(config(&mock));
@@ -347,14 +345,12 @@ async fn a_full_queue_drops_and_counts() {
 async fn dropping_the_guard_says_what_was_lost() {
     capture_warnings();
     let endpoint = format!("http://127.0.0.1:{}/v1/traces", closed_port());
-    let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(
+    let Pipeline { guard, dispatch } = Pipeline::start(
         Config::new()
             .with_otlp_endpoint(&endpoint)
             .with_shutdown_timeout(Duration::from_millis(500))
             .with_stderr_warnings(false),
-    )
-    .unwrap();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    );
     tracing::dispatcher::with_default(&dispatch, || {
         mlflow_tracing::with_span("job", mlflow_tracing::SpanType::Chain, |_| ());
     });

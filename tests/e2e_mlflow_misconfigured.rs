@@ -8,21 +8,20 @@ use std::time::Duration;
 
 use common::*;
 use mlflow_tracing::{Config, Error};
-use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::test]
 async fn an_unknown_experiment_id_is_named_and_its_spans_refused() {
     let Some(uri) = mlflow_test_uri() else {
         return;
     };
-    let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(
+    // A well-formed id is valid config: setup succeeds.
+    let Pipeline { guard, dispatch } = Pipeline::start(
         Config::new()
             .with_tracking_uri(&uri)
             .with_experiment_id("987654321")
             .with_schedule_delay(Duration::from_millis(50))
             .with_stderr_warnings(false),
-    )
-    .expect("a well-formed id is valid config");
+    );
     let err = guard
         .wait_until_ready(Duration::from_secs(20))
         .expect_err("no such experiment");
@@ -31,7 +30,6 @@ async fn an_unknown_experiment_id_is_named_and_its_spans_refused() {
         "{err}"
     );
 
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let mock = MockDeepSeek::start().await;
     {
         let _default = tracing::dispatcher::set_default(&dispatch);

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use async_openai::Client;
 use common::*;
 use mlflow_tracing::{Config, TelemetryGuard};
-use tracing_subscriber::layer::SubscriberExt;
 
 /// An MLflow server of this test's own, in its own process group.
 struct Mlflow {
@@ -94,11 +93,6 @@ async fn wait_exported(guard: &TelemetryGuard, n: u64, what: &str) {
     }
 }
 
-struct Pipeline {
-    guard: TelemetryGuard,
-    dispatch: tracing::Dispatch,
-}
-
 fn pipeline(uri: &str, experiment: impl FnOnce(Config) -> Config) -> Pipeline {
     let config = experiment(
         Config::new()
@@ -108,11 +102,7 @@ fn pipeline(uri: &str, experiment: impl FnOnce(Config) -> Config) -> Pipeline {
             .with_retry_timeout(Duration::from_secs(180))
             .with_shutdown_timeout(Duration::from_secs(60)),
     );
-    let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(config).unwrap();
-    Pipeline {
-        guard,
-        dispatch: tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
-    }
+    Pipeline::start(config)
 }
 
 /// Three traced calls through each pipeline, each checked against the same call untraced.

@@ -169,6 +169,25 @@ pub fn mlflow_test_uri() -> Option<String> {
     test_env("MLFLOW_TRACING_TEST_URI")
 }
 
+/// A pipeline of its own (`mlflow_tracing::layer`) with a dispatcher to install where a test
+/// makes its calls (`tracing::dispatcher::set_default(&p.dispatch)`), so several pipelines
+/// can live in one test binary.
+pub struct Pipeline {
+    pub guard: mlflow_tracing::TelemetryGuard,
+    pub dispatch: tracing::Dispatch,
+}
+
+impl Pipeline {
+    pub fn start(config: mlflow_tracing::Config) -> Self {
+        let (layer, guard) = mlflow_tracing::layer::<tracing_subscriber::Registry>(config)
+            .expect("valid telemetry config");
+        Self {
+            guard,
+            dispatch: tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+        }
+    }
+}
+
 /// A loopback port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
