@@ -77,41 +77,29 @@
     unreachable_pub
 )]
 
-mod capture;
-mod chat;
-mod client;
-mod config;
+mod call;
 mod delivery;
 mod error;
-mod guard;
-mod init;
-mod json;
-mod mlflow_api;
-mod processor;
-mod provider;
+mod mlflow;
+mod openai;
 mod record;
-mod redact;
-pub mod semconv;
-mod settings;
-mod span;
-mod span_type;
-mod stream;
-mod trace_api;
-mod trace_info;
-mod user_span;
+mod setup;
+mod vocab;
 
-pub use capture::{CaptureLayer, CaptureService};
-pub use chat::TracedChat;
-pub use client::{OpenAIClientExt, TracedClient};
-pub use config::{
+pub use vocab::semconv;
+
+pub use openai::capture::{CaptureLayer, CaptureService};
+pub use openai::chat::TracedChat;
+pub use openai::client::{OpenAIClientExt, TracedClient};
+pub use setup::config::{
     Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,
     DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS, DEFAULT_RETRY_TIMEOUT,
     DEFAULT_SCHEDULE_DELAY, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use delivery::{DeliveryReport, DeliveryStats};
 pub use error::Error;
-pub use guard::TelemetryGuard;
-pub use init::{default_filter, init, layer, OtelLayer};
+pub use setup::guard::TelemetryGuard;
+pub use setup::init::{default_filter, init, layer, OtelLayer};
 /// Traces a function as an MLflow span, like Python's `@mlflow.trace` decorator.
 ///
 /// The span records the arguments as `mlflow.spanInputs` (a JSON object keyed by parameter
@@ -144,16 +132,16 @@ pub use init::{default_filter, init, layer, OtelLayer};
 /// When tracing is disabled ([`set_enabled`]) the function runs with no span and no
 /// serialization.
 pub use mlflow_tracing_macros::trace;
-pub use processor::MlflowSpanProcessor;
-pub use settings::{is_enabled, set_enabled, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
-pub use span_type::SpanType;
-pub use trace_api::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
-pub use trace_info::{
+pub use setup::processor::MlflowSpanProcessor;
+pub use setup::settings::{is_enabled, set_enabled, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
+pub use vocab::span_type::SpanType;
+pub use mlflow::trace::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
+pub use call::trace_info::{
     set_session_id, set_trace_metadata, set_trace_name, set_trace_tag, set_user_id,
 };
 #[doc(hidden)]
-pub use user_span::__private;
-pub use user_span::{spawn, with_span, UserSpan};
+pub use call::user_span::__private;
+pub use call::user_span::{spawn, with_span, UserSpan};
 
 /// `tracing` target of every span and event this crate emits.
 pub const TARGET: &str = "mlflow_tracing";
@@ -166,7 +154,7 @@ pub mod __bench {
     /// Request + response mapping of one chat call (what a traced `create` adds besides the
     /// span itself).
     pub fn map_call(request: &Value, response: &Value) -> usize {
-        let max = crate::settings::max_attribute_bytes();
+        let max = crate::setup::settings::max_attribute_bytes();
         crate::record::request_attributes(request, "deepseek", false, max).len()
             + crate::record::response_attributes(response, max).len()
     }
@@ -176,21 +164,21 @@ pub mod __bench {
         request: &async_openai::types::chat::CreateChatCompletionRequest,
         response: &Value,
     ) {
-        let meta = crate::client::ClientMeta::default();
-        let call = crate::span::ChatCall::start(request, &meta, false);
+        let meta = crate::openai::client::ClientMeta::default();
+        let call = crate::call::span::ChatCall::start(request, &meta, false);
         call.succeed(response);
     }
 
     /// A stream aggregator, fed chunk by chunk as SSE bytes.
     #[derive(Debug)]
-    pub struct Stream(crate::stream::Aggregator);
+    pub struct Stream(crate::openai::stream::Aggregator);
 
     impl Stream {
         /// A fresh aggregator with the default chunk-event caps.
         pub fn new() -> Self {
-            Self(crate::stream::Aggregator::new(
+            Self(crate::openai::stream::Aggregator::new(
                 std::time::Instant::now(),
-                crate::settings::DEFAULT_CHUNK_EVENTS,
+                crate::setup::settings::DEFAULT_CHUNK_EVENTS,
             ))
         }
 

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 
 use super::retry::Failure;
 use super::worker::{Sent, Sink};
-use crate::semconv::{mlflow, otel};
+use crate::vocab::semconv::{mlflow, otel};
 
 /// Most spans kept for the printout.
 const MAX_KEPT_SPANS: usize = 10_000;

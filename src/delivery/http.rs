@@ -20,10 +20,10 @@ use prost::Message as _;
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
 use super::worker::{Sent, Sink};
-use crate::config::Experiment;
-use crate::mlflow_api::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
-use crate::redact::redact_url_str;
-use crate::semconv::tracer;
+use crate::setup::config::Experiment;
+use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
+use crate::vocab::redact::redact_url_str;
+use crate::vocab::semconv::tracer;
 
 /// Largest request body sent; a larger batch is split before sending.
 const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
@@ -147,7 +147,7 @@ impl HttpSink {
         let failures: Vec<String> = updates
             .iter()
             .filter_map(|update| {
-                mlflow_api::post_trace_info(
+                rest::post_trace_info(
                     &client,
                     &route.tracking_uri,
                     &route.rest_headers,
@@ -219,14 +219,14 @@ impl Sink for HttpSink {
             return probe(&self.endpoint, timeout.min(PROBE_TIMEOUT));
         };
         let result = match &route.experiment {
-            Experiment::Id(id) => mlflow_api::check_experiment_id(
+            Experiment::Id(id) => rest::check_experiment_id(
                 &client,
                 &route.tracking_uri,
                 id,
                 &route.rest_headers,
                 timeout,
             ),
-            Experiment::Name(name) => mlflow_api::resolve_experiment_name(
+            Experiment::Name(name) => rest::resolve_experiment_name(
                 &client,
                 &route.tracking_uri,
                 name,

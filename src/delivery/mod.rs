@@ -32,11 +32,11 @@ pub(crate) mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, Destination, Experiment};
+use crate::setup::config::{Config, Destination, Experiment};
 use crate::error::Error;
-use crate::mlflow_api::{self, DEFAULT_EXPERIMENT_ID};
-use crate::redact::redact_url_str;
-use crate::semconv::env;
+use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
+use crate::vocab::redact::redact_url_str;
+use crate::vocab::semconv::env;
 use console::ConsoleExporter;
 use http::{HttpSink, MlflowRoute};
 pub(crate) use queue::QueueProcessor;
@@ -135,7 +135,7 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
                 experiment.unwrap_or_else(|| Experiment::Id(DEFAULT_EXPERIMENT_ID.to_owned()));
             let experiment_id = match &experiment {
                 Experiment::Id(id) => {
-                    mlflow_api::validate_experiment_id(id)?;
+                    rest::validate_experiment_id(id)?;
                     Some(id.clone())
                 }
                 Experiment::Name(_) => None,
@@ -143,7 +143,7 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
             if let Some(auth) = config.auth() {
                 headers.push((
                     reqwest::header::AUTHORIZATION.to_string(),
-                    mlflow_api::authorization(auth),
+                    rest::authorization(auth),
                 ));
             }
             let route = MlflowRoute {

@@ -8,8 +8,8 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::json::{capped_json, capped_str};
-use crate::semconv::tracer;
+use crate::vocab::json::{capped_json, capped_str};
+use crate::vocab::semconv::tracer;
 
 /// Strings this short are never cut.
 const MIN_CUT: usize = 256;
@@ -145,7 +145,7 @@ pub(crate) fn truncate(request: &mut ExportTraceServiceRequest) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::semconv::{deepseek, mlflow};
+    use crate::vocab::semconv::{deepseek, mlflow};
     use opentelemetry_proto::tonic::trace::v1::span::Event;
 
     fn text(value: &str) -> Option<AnyValue> {

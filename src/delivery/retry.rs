@@ -185,7 +185,7 @@ pub(crate) fn server_message(body: &[u8]) -> String {
             })
         })
         .unwrap_or_else(|| text.to_owned());
-    crate::json::capped_str(&picked.replace('\n', " "), 300)
+    crate::vocab::json::capped_str(&picked.replace('\n', " "), 300)
 }
 
 /// A cheap jitter source in `[0, 1)` (sub-second clock noise; no RNG dependency needed).

@@ -13,12 +13,12 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
 
-use crate::config::Config;
+use crate::setup::config::Config;
 use crate::delivery;
 use crate::error::Error;
-use crate::guard::TelemetryGuard;
-use crate::processor::MlflowSpanProcessor;
-use crate::settings;
+use crate::setup::guard::TelemetryGuard;
+use crate::setup::processor::MlflowSpanProcessor;
+use crate::setup::settings;
 
 /// The OpenTelemetry layer [`layer`] returns, filtered to keep HTTP/exporter plumbing out.
 pub type OtelLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>;

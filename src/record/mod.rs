@@ -15,9 +15,9 @@ use async_openai::error::OpenAIError;
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
-use crate::json::{capped_json, capped_str};
-use crate::semconv::{deepseek, gen_ai, mlflow, openai, otel};
-use crate::span_type::SpanType;
+use crate::vocab::json::{capped_json, capped_str};
+use crate::vocab::semconv::{deepseek, gen_ai, mlflow, openai, otel};
+use crate::vocab::span_type::SpanType;
 
 /// Request parameter names MLflow autolog does not copy as bare attributes.
 const NOT_BARE: &[&str] = &["messages"];
@@ -499,7 +499,7 @@ impl WithoutUrl for reqwest::Error {
     fn without_url_ref(&self) -> String {
         let mut message = self.to_string();
         if let Some(url) = self.url() {
-            message = message.replace(url.as_str(), &crate::redact::redact_url(url));
+            message = message.replace(url.as_str(), &crate::vocab::redact::redact_url(url));
         }
         // The source chain says what actually failed ("connection refused", ...).
         let mut source = std::error::Error::source(self);

@@ -12,9 +12,9 @@ use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::KeyValue;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::json::capped_str;
-use crate::semconv::{mlflow, otel, tracer};
-use crate::settings;
+use crate::vocab::json::capped_str;
+use crate::vocab::semconv::{mlflow, otel, tracer};
+use crate::setup::settings;
 
 /// Traces with pending data; bounded so traces whose root never ends cannot grow it forever.
 static PENDING: Mutex<Option<HashMap<TraceId, Vec<KeyValue>>>> = Mutex::new(None);

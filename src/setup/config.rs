@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::semconv::env;
+use crate::vocab::semconv::env;
 
 /// Default time the guard waits for the last spans to be exported at shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,7 +76,7 @@ pub enum Destination {
     Console,
 }
 
-/// Telemetry configuration for [`crate::init`] / [`crate::layer`].
+/// Telemetry configuration for [`crate::setup::init`] / [`crate::layer`].
 ///
 /// ```
 /// use mlflow_tracing::Config;
@@ -198,14 +198,14 @@ impl Config {
         config.service_name = get(env::OTEL_SERVICE_NAME);
         config.provider = get(env::MLFLOW_TRACING_PROVIDER);
         if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
-            config.enabled = Some(crate::settings::enabled_from_env(Some(raw)));
+            config.enabled = Some(crate::setup::settings::enabled_from_env(Some(raw)));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_GENAI_CONTENT) {
             let on = raw.trim().to_ascii_lowercase();
             config.genai_content = Some(matches!(on.as_str(), "true" | "1" | "on" | "yes"));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
-            config.stream_usage = Some(crate::settings::enabled_from_env(Some(raw)));
+            config.stream_usage = Some(crate::setup::settings::enabled_from_env(Some(raw)));
         }
         let mut number = |name: &'static str, min: u64| -> Option<u64> {
             let raw = get(name)?;
@@ -376,7 +376,7 @@ impl Config {
         self
     }
 
-    /// Makes [`crate::init`] / [`crate::layer`] wait (up to the export timeout) until the
+    /// Makes [`crate::setup::init`] / [`crate::layer`] wait (up to the export timeout) until the
     /// destination answers, and fail if it does not: the MLflow experiment resolved or
     /// checked, or the OTLP receiver accepting connections. By default setup never waits on
     /// the network; see [`crate::TelemetryGuard::wait_until_ready`]. Default: off.

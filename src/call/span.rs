@@ -8,10 +8,10 @@ use opentelemetry::KeyValue;
 use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::client::ClientMeta;
+use crate::openai::client::ClientMeta;
 use crate::record::{self, ErrorRecord};
-use crate::semconv::{mlflow, otel, tracer};
-use crate::settings;
+use crate::vocab::semconv::{mlflow, otel, tracer};
+use crate::setup::settings;
 
 /// Sets every attribute on a `tracing` span through the OpenTelemetry layer.
 pub(crate) fn set_attributes(span: &tracing::Span, attrs: Vec<KeyValue>) {

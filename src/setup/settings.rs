@@ -1,10 +1,10 @@
-//! Process-wide switches read on every traced call: cheap atomics, set by [`crate::init`] or at
+//! Process-wide switches read on every traced call: cheap atomics, set by [`crate::setup::init`] or at
 //! runtime.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::RwLock;
 
-use crate::semconv::env;
+use crate::vocab::semconv::env;
 
 /// Default cap of one attribute value, in bytes.
 pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;

@@ -12,9 +12,9 @@ use serde_json::Value;
 
 use crate::delivery::Target;
 use crate::error::Error;
-use crate::guard;
-use crate::processor;
-use crate::semconv::{mlflow, otel, tracer};
+use crate::setup::guard;
+use crate::setup::processor;
+use crate::vocab::semconv::{mlflow, otel, tracer};
 
 /// How long [`get_trace`] waits for MLflow to have the complete trace.
 const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);

@@ -11,12 +11,12 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::json::capped_json;
+use crate::vocab::json::capped_json;
 use crate::record::ErrorRecord;
-use crate::semconv::mlflow;
-use crate::settings;
-use crate::span::{record_error, set_attributes};
-use crate::span_type::SpanType;
+use crate::vocab::semconv::mlflow;
+use crate::setup::settings;
+use crate::call::span::{record_error, set_attributes};
+use crate::vocab::span_type::SpanType;
 
 /// A span of your own code (an agent step, a tool, a retriever), typed for MLflow.
 ///

@@ -6,7 +6,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::config::Auth;
+use crate::setup::config::Auth;
 use crate::delivery::retry::{transport_cause, Failure};
 use crate::error::Error;
 
@@ -36,7 +36,7 @@ pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::InvalidConfig {
-            name: crate::semconv::env::MLFLOW_EXPERIMENT_ID,
+            name: crate::vocab::semconv::env::MLFLOW_EXPERIMENT_ID,
             reason: format!(
                 "{id:?} is not a numeric experiment id (use an experiment name instead)"
             ),

@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
 
-/// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
+/// Returned by [`crate::setup::init`]: dropping it exports the spans still queued (waiting at most
 /// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and says
 /// in one line (stderr and a `tracing` warning, like every delivery warning) if any span was
 /// not delivered. With the console destination it then prints the span tree.
@@ -36,7 +36,7 @@ pub struct TelemetryGuard {
     shutdown_timeout: Duration,
 }
 
-/// The pipeline [`crate::init`] installed last, for flushing and reading traces back.
+/// The pipeline [`crate::setup::init`] installed last, for flushing and reading traces back.
 #[derive(Debug, Clone)]
 pub(crate) struct Active {
     pub(crate) provider: SdkTracerProvider,

@@ -25,12 +25,12 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::capture::BodySink;
-use crate::json::capped_str;
+use crate::openai::capture::BodySink;
+use crate::vocab::json::capped_str;
 use crate::record::ErrorRecord;
-use crate::semconv::{gen_ai, mlflow, otel, tracer};
-use crate::settings;
-use crate::span::ChatCall;
+use crate::vocab::semconv::{gen_ai, mlflow, otel, tracer};
+use crate::setup::settings;
+use crate::call::span::ChatCall;
 
 // ---------------------------------------------------------------------------------------
 // What only the raw chunk text has: DeepSeek's `reasoning_content` deltas and usage extras.

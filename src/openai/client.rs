@@ -6,10 +6,10 @@ use async_openai::config::Config;
 use async_openai::middleware::{retry::OpenAIRetryLayer, ReqwestService};
 use async_openai::Client;
 
-use crate::capture::CaptureLayer;
-use crate::chat::TracedChat;
-use crate::provider;
-use crate::settings;
+use crate::openai::capture::CaptureLayer;
+use crate::openai::chat::TracedChat;
+use crate::openai::provider;
+use crate::setup::settings;
 
 /// What every call of one client shares: provider and server, resolved once.
 #[derive(Debug, Default, Clone)]

@@ -14,8 +14,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use crate::semconv::mlflow;
-use crate::trace_info;
+use crate::vocab::semconv::mlflow;
+use crate::call::trace_info;
 
 static LAST_TRACE: Mutex<Option<TraceId>> = Mutex::new(None);
 
@@ -30,7 +30,7 @@ pub(crate) fn last_trace() -> Option<TraceId> {
 /// trace-level data set inside the trace ([`crate::set_session_id`], ...), and remembers the
 /// trace for [`crate::last_trace_id`].
 ///
-/// [`crate::init`] installs it. Use it directly when you build your own `SdkTracerProvider`:
+/// [`crate::setup::init`] installs it. Use it directly when you build your own `SdkTracerProvider`:
 ///
 /// ```
 /// use mlflow_tracing::MlflowSpanProcessor;

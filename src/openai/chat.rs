@@ -10,11 +10,11 @@ use async_openai::types::chat::{
 };
 use serde_json::Value;
 
-use crate::capture::{self, BodySink};
-use crate::client::TracedClient;
-use crate::settings;
-use crate::span::ChatCall;
-use crate::stream::{StreamSink, TracedStream};
+use crate::openai::capture::{self, BodySink};
+use crate::openai::client::TracedClient;
+use crate::setup::settings;
+use crate::call::span::ChatCall;
+use crate::openai::stream::{StreamSink, TracedStream};
 
 /// Largest response body kept to read provider extras from; larger ones fall back to the
 /// typed response.

@@ -1,0 +1,4 @@
+//! MLflow's REST API: experiment lookup, trace metadata, and reading traces back.
+
+pub(crate) mod rest;
+pub(crate) mod trace;
