@@ -133,8 +133,9 @@ async fn main() {
     {
         let _rec = Recorder::install();
         let req = seed_request("deepseek-chat");
+        let typed = serde_json::from_value(response.clone()).expect("a typed chat response");
         let d = time(5, bench.iterations(5_000), || {
-            mlflow_tracing::__bench::span_call(&req, &response);
+            mlflow_tracing::__bench::span_call(&req, &typed);
         });
         bench.row(
             "chat span, no HTTP (in-memory exporter)",

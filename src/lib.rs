@@ -88,18 +88,15 @@ mod vocab;
 
 pub use vocab::semconv;
 
-pub use openai::capture::{CaptureLayer, CaptureService};
-pub use openai::chat::TracedChat;
-pub use openai::client::{OpenAIClientExt, TracedClient};
-pub use setup::config::{
-    Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,
-    DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS, DEFAULT_RETRY_TIMEOUT,
-    DEFAULT_SCHEDULE_DELAY, DEFAULT_SHUTDOWN_TIMEOUT,
+pub use call::trace_info::{
+    set_session_id, set_trace_metadata, set_trace_name, set_trace_tag, set_user_id,
 };
+#[doc(hidden)]
+pub use call::user_span::__private;
+pub use call::user_span::{spawn, with_span, UserSpan};
 pub use delivery::{DeliveryReport, DeliveryStats};
 pub use error::Error;
-pub use setup::guard::TelemetryGuard;
-pub use setup::init::{default_filter, init, layer, OtelLayer};
+pub use mlflow::trace::{SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
 /// Traces a function as an MLflow span, like Python's `@mlflow.trace` decorator.
 ///
 /// The span records the arguments as `mlflow.spanInputs` (a JSON object keyed by parameter
@@ -132,16 +129,21 @@ pub use setup::init::{default_filter, init, layer, OtelLayer};
 /// When tracing is disabled ([`set_enabled`]) the function runs with no span and no
 /// serialization.
 pub use mlflow_tracing_macros::trace;
-pub use setup::processor::MlflowSpanProcessor;
-pub use setup::settings::{is_enabled, set_enabled, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
-pub use vocab::span_type::SpanType;
-pub use mlflow::trace::{get_trace, last_trace_id, SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
-pub use call::trace_info::{
-    set_session_id, set_trace_metadata, set_trace_name, set_trace_tag, set_user_id,
+pub use openai::capture::{CaptureLayer, CaptureService};
+pub use openai::chat::TracedChat;
+pub use openai::client::{OpenAIClientExt, TracedClient};
+pub use setup::config::{
+    Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,
+    DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS, DEFAULT_RETRY_TIMEOUT,
+    DEFAULT_SCHEDULE_DELAY, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-#[doc(hidden)]
-pub use call::user_span::__private;
-pub use call::user_span::{spawn, with_span, UserSpan};
+pub use setup::config::{DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
+pub use setup::guard::TelemetryGuard;
+pub use setup::init::{default_filter, init, layer, OtelLayer};
+pub use setup::pipeline::{is_enabled, set_enabled, PipelineLayer};
+pub use setup::processor::MlflowSpanProcessor;
+pub use setup::traces::{get_trace, last_trace_id};
+pub use vocab::span_type::SpanType;
 
 /// `tracing` target of every span and event this crate emits.
 pub const TARGET: &str = "mlflow_tracing";
@@ -151,34 +153,69 @@ pub const TARGET: &str = "mlflow_tracing";
 pub mod __bench {
     use serde_json::Value;
 
+    use crate::call::engine::{CallInfo, Operation};
+    use crate::call::stream::StreamState;
+    use crate::openai::chat::ChatCompletion;
+    use crate::openai::stream::chat::ChatAggregate;
+    use crate::setup::pipeline::Settings;
+
     /// Request + response mapping of one chat call (what a traced `create` adds besides the
     /// span itself).
     pub fn map_call(request: &Value, response: &Value) -> usize {
-        let max = crate::setup::settings::max_attribute_bytes();
-        crate::record::request_attributes(request, "deepseek", false, max).len()
-            + crate::record::response_attributes(response, max).len()
+        let settings = Settings::default();
+        let info = CallInfo {
+            settings: &settings,
+            provider: "deepseek",
+            stream: false,
+        };
+        ChatCompletion::request_attributes(request, &info).len()
+            + ChatCompletion::response_attributes(response, &settings).len()
     }
 
-    /// Opens and finishes one chat span (no HTTP): what a traced call adds in-process.
+    /// A client that is not there: no server, no capture.
+    struct NoSite;
+
+    impl crate::call::engine::CallSite for NoSite {
+        fn provider(&self, _model: &str, _settings: &Settings) -> String {
+            "deepseek".to_owned()
+        }
+
+        fn server(&self) -> Option<&(String, Option<u16>)> {
+            None
+        }
+
+        fn capture(
+            &self,
+            _sink: std::sync::Arc<dyn crate::call::sink::BodySink>,
+        ) -> Option<crate::call::engine::CaptureTicket> {
+            None
+        }
+    }
+
+    /// Opens and finishes one chat span through the engine (no HTTP): what a traced call adds
+    /// in-process.
     pub fn span_call(
         request: &async_openai::types::chat::CreateChatCompletionRequest,
-        response: &Value,
+        response: &async_openai::types::chat::CreateChatCompletionResponse,
     ) {
-        let meta = crate::openai::client::ClientMeta::default();
-        let call = crate::call::span::ChatCall::start(request, &meta, false);
-        call.succeed(response);
+        let call = crate::call::engine::unary::<ChatCompletion, _, _>(
+            &NoSite,
+            request.clone(),
+            |_, _| async { Ok(response.clone()) },
+        );
+        let _ = futures::executor::block_on(call);
     }
 
     /// A stream aggregator, fed chunk by chunk as SSE bytes.
     #[derive(Debug)]
-    pub struct Stream(crate::openai::stream::Aggregator);
+    pub struct Stream(StreamState<ChatAggregate>);
 
     impl Stream {
         /// A fresh aggregator with the default chunk-event caps.
         pub fn new() -> Self {
-            Self(crate::openai::stream::Aggregator::new(
+            Self(StreamState::new(
                 std::time::Instant::now(),
-                crate::setup::settings::DEFAULT_CHUNK_EVENTS,
+                crate::DEFAULT_CHUNK_EVENTS,
             ))
         }
 
@@ -192,12 +229,12 @@ pub mod __bench {
             &mut self,
             chunk: &async_openai::types::chat::CreateChatCompletionStreamResponse,
         ) {
-            self.0.on_typed_chunk(chunk, true);
+            self.0.on_typed(chunk, true);
         }
 
         /// The rebuilt completion.
         pub fn completion(&self) -> Value {
-            self.0.completion()
+            self.0.agg.completion()
         }
     }
 

@@ -16,12 +16,9 @@ pub fn canned_clients(
     let canned = canned_service(body, content_type);
     let plain = Client::with_config(async_openai::config::OpenAIConfig::new())
         .with_http_service(canned.clone());
-    let traced = mlflow_tracing::TracedClient::with_installed_capture(
-        Client::with_config(async_openai::config::OpenAIConfig::new()).with_http_service(
-            tower::ServiceBuilder::new()
-                .layer(mlflow_tracing::CaptureLayer)
-                .service(canned),
-        ),
+    let traced = mlflow_tracing::TracedClient::with_http_service(
+        Client::with_config(async_openai::config::OpenAIConfig::new()),
+        canned,
     );
     (plain, traced)
 }

@@ -12,7 +12,7 @@ pub mod mock_deepseek;
 pub mod weather_agent;
 
 use async_openai::{config::OpenAIConfig, Client};
-use mlflow_tracing::{Config, OpenAIClientExt, TelemetryGuard, TracedClient};
+use mlflow_tracing::{Config, TelemetryGuard, TracedClient};
 
 use mock_deepseek::MockDeepSeek;
 
@@ -51,7 +51,8 @@ pub async fn deepseek() -> DeepSeek {
         }
     };
     DeepSeek {
-        client: Client::with_config(config).traced(),
+        // Capture on top of a reqwest client, so DeepSeek's extras are recorded.
+        client: TracedClient::with_http_client(Client::with_config(config), reqwest::Client::new()),
         model,
         _mock: mock,
     }

@@ -11,11 +11,12 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::vocab::json::capped_json;
-use crate::record::ErrorRecord;
-use crate::vocab::semconv::mlflow;
-use crate::setup::settings;
 use crate::call::span::{record_error, set_attributes};
+use crate::record::error::ErrorRecord;
+use crate::record::genai_span_kind;
+use crate::setup::pipeline::Scope;
+use crate::vocab::json::capped_json;
+use crate::vocab::semconv::mlflow;
 use crate::vocab::span_type::SpanType;
 
 /// A span of your own code (an agent step, a tool, a retriever), typed for MLflow.
@@ -37,24 +38,30 @@ use crate::vocab::span_type::SpanType;
 #[derive(Debug, Clone)]
 pub struct UserSpan {
     span: tracing::Span,
+    /// Cap of one attribute value, from the pipeline the span was started under.
+    max_attribute_bytes: usize,
 }
 
 impl UserSpan {
     /// Starts a span named `name` of type `span_type`, a child of the current span. When
     /// tracing is disabled ([`crate::set_enabled`]) it is a no-op span.
     pub fn new(name: &str, span_type: impl Into<SpanType>) -> Self {
-        if !settings::is_enabled() {
+        let Some(scope) = Scope::current() else {
             return Self {
                 span: tracing::Span::none(),
+                max_attribute_bytes: 0,
             };
-        }
+        };
         let span = tracing::info_span!(target: crate::TARGET, "span", otel.name = name);
         if !span.is_disabled() {
             let span_type = span_type.into();
             span.set_attribute(mlflow::SPAN_TYPE, span_type.as_str().to_owned());
-            set_attributes(&span, crate::record::genai_span_kind(&span_type, name));
+            set_attributes(&span, genai_span_kind(&span_type, name));
         }
-        Self { span }
+        Self {
+            span,
+            max_attribute_bytes: scope.settings().max_attribute_bytes,
+        }
     }
 
     /// The underlying `tracing` span.
@@ -88,7 +95,7 @@ impl UserSpan {
 
     fn set_json_value(&self, key: &'static str, value: &Value) {
         self.span
-            .set_attribute(key, capped_json(value, settings::max_attribute_bytes()));
+            .set_attribute(key, capped_json(value, self.max_attribute_bytes));
     }
 
     /// Sets any attribute (string, integer, float, bool or array).

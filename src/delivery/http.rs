@@ -20,8 +20,8 @@ use prost::Message as _;
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
 use super::worker::{Sent, Sink};
-use crate::setup::config::Experiment;
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
+use crate::setup::config::Experiment;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::tracer;
 

@@ -32,9 +32,9 @@ pub(crate) mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::setup::config::{Config, Destination, Experiment};
 use crate::error::Error;
 use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
+use crate::setup::config::{Config, Destination, Experiment};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;

@@ -6,9 +6,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::setup::config::Auth;
 use crate::delivery::retry::{transport_cause, Failure};
 use crate::error::Error;
+use crate::setup::config::Auth;
 
 /// Header carrying the experiment id on OTLP export requests.
 pub(crate) const EXPERIMENT_ID_HEADER: &str = "x-mlflow-experiment-id";

@@ -1,5 +1,5 @@
-//! Reading finished traces back: [`last_trace_id`] and [`get_trace`], the Rust side of
-//! `mlflow.get_last_active_trace_id()` and `mlflow.get_trace()`.
+//! Traces read back ([`Trace`]): decoded from MLflow's `traces/get` JSON or built from spans
+//! kept in memory, with MLflow's aggregation rules.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -10,13 +10,10 @@ use opentelemetry::Value as OtelValue;
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
 
-use crate::delivery::Target;
 use crate::error::Error;
-use crate::setup::guard;
-use crate::setup::processor;
 use crate::vocab::semconv::{mlflow, otel, tracer};
 
-/// How long [`get_trace`] waits for MLflow to have the complete trace.
+/// How long a read-back waits for MLflow to have the complete trace.
 const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Token counts, per span or summed over a trace (MLflow's `token_usage`).
@@ -177,49 +174,11 @@ impl Trace {
     }
 }
 
-/// The id (`tr-<32 hex>`) of the last trace whose root span ended in this process, like
-/// `mlflow.get_last_active_trace_id()`.
-pub fn last_trace_id() -> Option<String> {
-    processor::last_trace().map(|id| format!("tr-{id}"))
-}
-
-/// Reads a trace back, like `mlflow.get_trace(trace_id)`.
-///
-/// Pending spans are flushed first. With the MLflow destination the trace comes from MLflow's
-/// REST API (so `info.token_usage`, previews and tags are what MLflow computed); with the
-/// console destination it is built from the spans kept in memory, with the same aggregation
-/// rules. An OTLP collector cannot be read back ([`Error::NoTrace`]).
-pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
-    let active = guard::active()
-        .ok_or_else(|| Error::NoTrace("mlflow_tracing::init was not called".into()))?;
-    let provider = active.provider.clone();
-    let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
-    if let Ok(Err(e)) = flushed {
-        return Err(Error::Shutdown(e));
-    }
-    match &active.target {
-        Target::Mlflow {
-            tracking_uri,
-            headers,
-            ..
-        } => fetch(tracking_uri, headers, trace_id).await,
-        Target::Console(exporter) => {
-            let hex = trace_id.trim_start_matches("tr-");
-            let id = opentelemetry::trace::TraceId::from_hex(hex)
-                .map_err(|_| Error::NoTrace(format!("{trace_id:?} is not a trace id")))?;
-            let spans = exporter.spans_of(id);
-            if spans.is_empty() {
-                return Err(Error::NoTrace(format!("{trace_id} has no finished span")));
-            }
-            Ok(from_span_data(trace_id, &spans))
-        }
-        Target::Otlp => Err(Error::NoTrace(
-            "traces sent to an OTLP endpoint cannot be read back; use MLflow".into(),
-        )),
-    }
-}
-
-async fn fetch(uri: &str, headers: &[(String, String)], trace_id: &str) -> Result<Trace, Error> {
+pub(crate) async fn fetch(
+    uri: &str,
+    headers: &[(String, String)],
+    trace_id: &str,
+) -> Result<Trace, Error> {
     let call = format!("{uri}/api/3.0/mlflow/traces/get");
     let rest = |reason: String| Error::Rest {
         call: "/api/3.0/mlflow/traces/get".into(),

@@ -1,75 +1,139 @@
-//! The HTTP layer under a traced client: sees the raw response bytes and propagates the trace.
+//! The capture layer: tees a traced call's raw response body to the engine.
 //!
 //! async-openai's typed structs drop fields providers add (DeepSeek's `reasoning_content`,
-//! `prompt_cache_hit_tokens`, ...). [`CaptureService`] is a tower service installed with
-//! async-openai's `Client::with_http_service` (the `middleware` feature; no `byot`, which would
-//! change every crate's typed calls). For calls made through [`crate::TracedClient`] it
+//! `prompt_cache_hit_tokens`, ...). [`CaptureLayer`] is a tower layer for async-openai's
+//! `Client::with_http_service` (the `middleware` feature; no `byot`, which would change every
+//! crate's typed calls). For each traced call the engine registers a sink with the layer and
+//! names it in a request header; the service removes that header before the request leaves,
+//! and copies the response body bytes, *as they stream past*, to the sink: the caller's
+//! response is the same `reqwest::Response` with the same status, headers and body.
 //!
-//! - adds a W3C `traceparent` header naming the chat span, as MLflow autolog does, and
-//! - copies the response body bytes, *as they stream past*, to the call's [`BodySink`]: the
-//!   caller's response is the same `reqwest::Response` with the same status, headers and body.
-//!
-//! Calls made outside a traced call (no task-local slot) pass through untouched.
+//! Requests without the header (calls made outside the tracer) pass through untouched.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame};
-use opentelemetry::propagation::{Injector, TextMapPropagator};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Response;
 
-tokio::task_local! {
-    /// Where the HTTP layer sends the raw body of the traced call being polled.
-    static SLOT: Arc<dyn BodySink>;
+use crate::call::engine::CaptureTicket;
+use crate::call::sink::BodySink;
+
+/// Request header naming the sink of a traced call; removed before the request is sent.
+const CAPTURE_HEADER: HeaderName = HeaderName::from_static("x-mlflow-tracing-capture");
+
+/// Sinks of the traced calls in flight, by the id their request header carries.
+#[derive(Default)]
+struct Registry {
+    next: AtomicU64,
+    sinks: Mutex<HashMap<u64, Arc<dyn BodySink>>>,
 }
 
-/// Receives the raw response body of a traced call, chunk by chunk.
-pub(crate) trait BodySink: Send + Sync {
-    /// The span context the request belongs to (for `traceparent`).
-    fn trace_context(&self) -> opentelemetry::Context;
-    /// Called with the HTTP status before any body bytes.
-    fn status(&self, _status: u16) {}
-    /// Called for each body chunk, in order.
-    fn data(&self, bytes: &[u8]);
+impl Registry {
+    fn get(&self, id: u64) -> Option<Arc<dyn BodySink>> {
+        self.sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
 }
 
-/// Runs `fut` with `sink` receiving the raw body of the HTTP response it triggers.
-pub(crate) async fn with_sink<F: Future>(sink: Arc<dyn BodySink>, fut: F) -> F::Output {
-    SLOT.scope(sink, fut).await
+/// Removes a sink from its registry when the call no longer needs it.
+struct Registration {
+    registry: Arc<Registry>,
+    id: u64,
 }
 
-/// Tower layer producing [`CaptureService`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CaptureLayer;
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry
+            .sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
+}
+
+/// Tower layer producing [`CaptureService`]. Clones share one registry: give the same layer
+/// to your tower stack and to [`crate::TracedClient::with_installed_capture`].
+#[derive(Clone, Default)]
+pub struct CaptureLayer {
+    registry: Arc<Registry>,
+}
+
+impl std::fmt::Debug for CaptureLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureLayer").finish_non_exhaustive()
+    }
+}
+
+impl CaptureLayer {
+    /// A layer with its own registry of traced calls.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `sink` for the request that will carry the returned ticket's header.
+    pub(crate) fn register(&self, sink: Arc<dyn BodySink>) -> CaptureTicket {
+        let id = self.registry.next.fetch_add(1, Ordering::Relaxed);
+        self.registry
+            .sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, sink);
+        CaptureTicket {
+            header: (CAPTURE_HEADER, HeaderValue::from(id)),
+            _registration: Box::new(Registration {
+                registry: self.registry.clone(),
+                id,
+            }),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for CaptureLayer {
     type Service = CaptureService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CaptureService { inner }
+        CaptureService {
+            inner,
+            registry: self.registry.clone(),
+        }
     }
 }
 
-/// The HTTP service under a traced client. For calls made through [`crate::TracedClient`] it
-/// adds a W3C `traceparent` header naming the chat span (as MLflow autolog does) and copies the
-/// response body bytes, as they stream past, to the tracer, so provider fields that
-/// async-openai's typed structs drop can be recorded. The caller's response is the same
-/// status, headers and body. Other calls pass through untouched.
+/// The HTTP service under a traced client: copies the response body bytes of traced calls,
+/// as they stream past, to the tracer, so provider fields that async-openai's typed structs
+/// drop can be recorded. The caller's response is the same status, headers and body. Other
+/// calls pass through untouched.
 ///
-/// [`crate::TracedClient::new`] installs it. Build it with [`CaptureLayer`] on top of your own
-/// tower stack when you use `Client::with_http_service` yourself, then wrap the client with
-/// [`crate::TracedClient::with_installed_capture`].
-#[derive(Debug, Clone)]
+/// Built by [`CaptureLayer`]; [`crate::TracedClient::with_http_client`] and
+/// [`crate::TracedClient::with_http_service`] install it for you.
+#[derive(Clone)]
 pub struct CaptureService<S> {
     inner: S,
+    registry: Arc<Registry>,
 }
+
+impl<S: std::fmt::Debug> std::fmt::Debug for CaptureService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptureService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sink the request named, once the request was built.
+type Found = Arc<Mutex<Option<Arc<dyn BodySink>>>>;
 
 impl<S> tower::Service<HttpRequestFactory> for CaptureService<S>
 where
@@ -87,14 +151,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: HttpRequestFactory) -> Self::Future {
-        let Ok(sink) = SLOT.try_with(Arc::clone) else {
-            return Box::pin(self.inner.call(request));
-        };
-        let request = with_traceparent(request, sink.trace_context());
-        let fut = self.inner.call(request);
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let found: Found = Arc::default();
+        let factory = take_sink(factory, self.registry.clone(), found.clone());
+        let fut = self.inner.call(factory);
         Box::pin(async move {
             let response = fut.await?;
+            let sink = found.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let Some(sink) = sink else {
+                return Ok(response);
+            };
             sink.status(response.status().as_u16());
             let http: http::Response<reqwest::Body> = response.into();
             let (parts, body) = http.into_parts();
@@ -104,36 +170,30 @@ where
     }
 }
 
-/// Wraps the factory so every attempt (retries included) carries the span's `traceparent`.
-fn with_traceparent(factory: HttpRequestFactory, cx: opentelemetry::Context) -> HttpRequestFactory {
-    use opentelemetry::trace::TraceContextExt;
-    if !cx.span().span_context().is_valid() {
-        return factory;
-    }
-    let mut headers = HeaderMap::new();
-    TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut headers));
+/// Wraps the factory so every attempt (retries included) loses the capture header, and the
+/// sink it names lands in `found`.
+fn take_sink(
+    factory: HttpRequestFactory,
+    registry: Arc<Registry>,
+    found: Found,
+) -> HttpRequestFactory {
     HttpRequestFactory::new(move || {
         let factory = factory.clone();
-        let headers = headers.clone();
+        let registry = registry.clone();
+        let found = found.clone();
         async move {
             let mut request = factory.build().await?;
-            request.headers_mut().extend(headers);
+            if let Some(value) = request.headers_mut().remove(CAPTURE_HEADER) {
+                let sink = value
+                    .to_str()
+                    .ok()
+                    .and_then(|id| id.parse().ok())
+                    .and_then(|id| registry.get(id));
+                *found.lock().unwrap_or_else(|e| e.into_inner()) = sink;
+            }
             Ok(request)
         }
     })
-}
-
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
 }
 
 pin_project_lite::pin_project! {

@@ -8,6 +8,13 @@ use std::time::Duration;
 
 use crate::vocab::semconv::env;
 
+/// Default cap of one attribute value, in bytes.
+pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;
+
+/// Default number of `mlflow.chunk.item.N` events kept per streamed call: the first 100 and
+/// the last 20 chunks (the SDK keeps at most 128 events per span unless raised).
+pub const DEFAULT_CHUNK_EVENTS: (usize, usize) = (100, 20);
+
 /// Default time the guard waits for the last spans to be exported at shutdown.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default timeout of one export request.
@@ -76,7 +83,7 @@ pub enum Destination {
     Console,
 }
 
-/// Telemetry configuration for [`crate::setup::init`] / [`crate::layer`].
+/// Telemetry configuration for [`crate::init`] / [`crate::layer`].
 ///
 /// ```
 /// use mlflow_tracing::Config;
@@ -198,14 +205,14 @@ impl Config {
         config.service_name = get(env::OTEL_SERVICE_NAME);
         config.provider = get(env::MLFLOW_TRACING_PROVIDER);
         if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
-            config.enabled = Some(crate::setup::settings::enabled_from_env(Some(raw)));
+            config.enabled = Some(enabled_from_env(Some(raw)));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_GENAI_CONTENT) {
             let on = raw.trim().to_ascii_lowercase();
             config.genai_content = Some(matches!(on.as_str(), "true" | "1" | "on" | "yes"));
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
-            config.stream_usage = Some(crate::setup::settings::enabled_from_env(Some(raw)));
+            config.stream_usage = Some(enabled_from_env(Some(raw)));
         }
         let mut number = |name: &'static str, min: u64| -> Option<u64> {
             let raw = get(name)?;
@@ -376,7 +383,7 @@ impl Config {
         self
     }
 
-    /// Makes [`crate::setup::init`] / [`crate::layer`] wait (up to the export timeout) until the
+    /// Makes [`crate::init`] / [`crate::layer`] wait (up to the export timeout) until the
     /// destination answers, and fail if it does not: the MLflow experiment resolved or
     /// checked, or the OTLP receiver accepting connections. By default setup never waits on
     /// the network; see [`crate::TelemetryGuard::wait_until_ready`]. Default: off.
@@ -465,6 +472,16 @@ impl Config {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn env_parsing() {
+        assert!(enabled_from_env(None));
+        assert!(enabled_from_env(Some("true".into())));
+        assert!(enabled_from_env(Some("1".into())));
+        assert!(!enabled_from_env(Some("false".into())));
+        assert!(!enabled_from_env(Some(" OFF ".into())));
+        assert!(!enabled_from_env(Some("0".into())));
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> Config {
         let map: HashMap<String, String> = pairs
@@ -615,4 +632,16 @@ mod tests {
         let config = vars(&[("MLFLOW_TRACKING_URI", "http://h")]).with_console();
         assert_eq!(config.destination(), Destination::Console);
     }
+}
+
+/// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
+pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
+    !matches!(
+        value
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("false" | "0" | "off" | "no")
+    )
 }

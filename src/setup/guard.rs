@@ -1,15 +1,16 @@
 //! [`TelemetryGuard`]: keeps the pipeline alive, tells what became of its spans, and flushes
 //! it on drop.
 
-use std::sync::RwLock;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
+use crate::setup::pipeline::Pipeline;
 
-/// Returned by [`crate::setup::init`]: dropping it exports the spans still queued (waiting at most
+/// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
 /// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and says
 /// in one line (stderr and a `tracing` warning, like every delivery warning) if any span was
 /// not delivered. With the console destination it then prints the span tree.
@@ -30,43 +31,33 @@ use crate::error::Error;
 #[must_use = "dropping the guard flushes and shuts telemetry down; bind it: `let _guard = mlflow_tracing::init(..)?;`"]
 #[derive(Debug)]
 pub struct TelemetryGuard {
+    pipeline: Arc<Pipeline>,
     provider: Option<SdkTracerProvider>,
     delivery: Delivery,
     target: Target,
     shutdown_timeout: Duration,
 }
 
-/// The pipeline [`crate::setup::init`] installed last, for flushing and reading traces back.
-#[derive(Debug, Clone)]
-pub(crate) struct Active {
-    pub(crate) provider: SdkTracerProvider,
-    pub(crate) target: Target,
-}
-
-static ACTIVE: RwLock<Option<Active>> = RwLock::new(None);
-
-/// The pipeline installed last, if its guard is alive.
-pub(crate) fn active() -> Option<Active> {
-    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
 impl TelemetryGuard {
     pub(crate) fn new(
+        pipeline: Arc<Pipeline>,
         provider: SdkTracerProvider,
         delivery: Delivery,
         target: Target,
         shutdown_timeout: Duration,
     ) -> Self {
-        *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = Some(Active {
-            provider: provider.clone(),
-            target: target.clone(),
-        });
         Self {
+            pipeline,
             provider: Some(provider),
             delivery,
             target,
             shutdown_timeout,
         }
+    }
+
+    /// The pipeline this guard owns.
+    pub(crate) fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
     }
 
     /// Exports every finished span now and waits for the answer (at most the shutdown
@@ -114,7 +105,6 @@ impl TelemetryGuard {
         let Some(provider) = self.provider.take() else {
             return Ok(self.delivery.report());
         };
-        *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = None;
         let result = provider.shutdown_with_timeout(self.shutdown_timeout);
         if let Target::Console(exporter) = &self.target {
             let tree = console::render_tree(&exporter.take());

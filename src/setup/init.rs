@@ -1,5 +1,7 @@
 //! Setup: [`init`] installs everything; [`layer`] returns the pieces for your own subscriber.
 
+use std::sync::Arc;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -8,20 +10,24 @@ use tracing::level_filters::LevelFilter;
 use tracing::Subscriber;
 use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::filter::{Filtered, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layered, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
 
-use crate::setup::config::Config;
 use crate::delivery;
 use crate::error::Error;
+use crate::setup::config::Config;
+use crate::setup::config::{enabled_from_env, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 use crate::setup::guard::TelemetryGuard;
+use crate::setup::pipeline::{Export, Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::setup::processor::MlflowSpanProcessor;
-use crate::setup::settings;
+use crate::vocab::semconv::env;
 
-/// The OpenTelemetry layer [`layer`] returns, filtered to keep HTTP/exporter plumbing out.
-pub type OtelLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Targets, S>;
+/// The layer [`layer`] returns: the OpenTelemetry layer with its pipeline's
+/// [`PipelineLayer`], filtered to keep HTTP/exporter plumbing out.
+pub type OtelLayer<S> =
+    Filtered<Layered<OpenTelemetryLayer<S, SdkTracer>, PipelineLayer, S>, Targets, S>;
 
 /// Targets whose spans and events never reach the OpenTelemetry layer: the HTTP stack and the
 /// exporter itself (exporting them would loop: telemetry-induced telemetry), and
@@ -68,6 +74,11 @@ pub fn default_filter() -> Targets {
 pub fn init(config: Config) -> Result<TelemetryGuard, Error> {
     let (layer, guard) = layer(config)?;
     tracing_subscriber::registry().with(layer).try_init()?;
+    // The process-wide defaults belong to the process-wide subscriber only.
+    if let Some(export) = guard.pipeline().export() {
+        opentelemetry::global::set_tracer_provider(export.provider.clone());
+    }
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(guard)
 }
 
@@ -95,49 +106,53 @@ where
         });
     }
     let (processor, delivery, target) = delivery::start(&config)?;
-    let (head, tail) = config
-        .chunk_events
-        .unwrap_or(settings::DEFAULT_CHUNK_EVENTS);
+    let settings = Settings {
+        max_attribute_bytes: config
+            .max_attribute_bytes
+            .unwrap_or(DEFAULT_MAX_ATTRIBUTE_BYTES),
+        provider: config.provider.clone(),
+        stream_usage: config.stream_usage.unwrap_or(true),
+        genai_content: config.genai_content.unwrap_or(false),
+        chunk_events: config.chunk_events.unwrap_or(DEFAULT_CHUNK_EVENTS),
+    };
+    let (head, tail) = settings.chunk_events;
     // Room for every kept chunk event plus the exception event.
     let max_events = u32::try_from(head + tail + 8).unwrap_or(u32::MAX).max(128);
     let service_name = config
         .service_name
         .clone()
         .unwrap_or_else(default_service_name);
+    let traces = Arc::new(TraceBook::default());
     let provider = SdkTracerProvider::builder()
-        .with_span_processor(MlflowSpanProcessor::new(processor))
+        .with_span_processor(MlflowSpanProcessor::with_book(processor, traces.clone()))
         .with_max_events_per_span(max_events)
         .with_resource(Resource::builder().with_service_name(service_name).build())
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-
-    if let Some(enabled) = config.enabled {
-        settings::set_enabled(enabled);
-    }
-    if let Some(max) = config.max_attribute_bytes {
-        settings::set_max_attribute_bytes(max);
-    }
-    settings::set_provider(config.provider.clone());
-    if let Some(on) = config.genai_content {
-        settings::set_genai_content(on);
-    }
-    if let Some(inject) = config.stream_usage {
-        settings::set_stream_usage(inject);
-    }
-    if let Some((head, tail)) = config.chunk_events {
-        settings::set_chunk_events(head, tail);
-    }
-
-    let layer = tracing_opentelemetry::layer()
+    let enabled = config
+        .enabled
+        .unwrap_or_else(|| enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok()));
+    let export = Export {
+        provider: provider.clone(),
+        target: target.clone(),
+    };
+    let pipeline = Arc::new(Pipeline::new(enabled, settings, traces, Some(export)));
+    let otel = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
         .with_target(false)
-        .with_tracked_inactivity(false)
+        .with_tracked_inactivity(false);
+    let layer = PipelineLayer(pipeline.clone())
+        .and_then(otel)
         .with_filter(default_filter());
-    let guard = TelemetryGuard::new(provider, delivery, target, config.shutdown_timeout);
+    let guard = TelemetryGuard::new(
+        pipeline,
+        provider,
+        delivery,
+        target,
+        config.shutdown_timeout,
+    );
     if config.require_backend {
         guard.wait_until_ready(config.export_timeout)?;
     }

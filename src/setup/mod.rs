@@ -3,5 +3,6 @@
 pub(crate) mod config;
 pub(crate) mod guard;
 pub(crate) mod init;
+pub(crate) mod pipeline;
 pub(crate) mod processor;
-pub(crate) mod settings;
+pub(crate) mod traces;

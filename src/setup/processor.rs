@@ -4,25 +4,20 @@
 //! - names the trace (`mlflow.traceTag.mlflow.traceName` = root span name, unless set),
 //! - adds the trace-level data set from anywhere inside the trace (session, user, tags),
 //! - remembers the trace as the last finished one ([`crate::last_trace_id`]).
+//!
+//! The trace-level data waits in its pipeline's [`TraceBook`].
 
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::SpanId;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::setup::pipeline::{Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::vocab::semconv::mlflow;
-use crate::call::trace_info;
-
-static LAST_TRACE: Mutex<Option<TraceId>> = Mutex::new(None);
-
-/// The id of the last trace whose root span ended in this process.
-pub(crate) fn last_trace() -> Option<TraceId> {
-    *LAST_TRACE.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// The span processor that finishes traces the way MLflow wants them. It wraps the processor
 /// that exports (`P`) and, when a *root* span ends, names the trace
@@ -30,26 +25,46 @@ pub(crate) fn last_trace() -> Option<TraceId> {
 /// trace-level data set inside the trace ([`crate::set_session_id`], ...), and remembers the
 /// trace for [`crate::last_trace_id`].
 ///
-/// [`crate::setup::init`] installs it. Use it directly when you build your own `SdkTracerProvider`:
+/// [`crate::init`] installs it. Use it directly when you build your own `SdkTracerProvider`,
+/// and add its [`MlflowSpanProcessor::pipeline_layer`] to your subscriber so the trace-level
+/// setters and [`crate::last_trace_id`] reach it:
 ///
 /// ```
 /// use mlflow_tracing::MlflowSpanProcessor;
+/// use opentelemetry::trace::TracerProvider as _;
 /// use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
+/// use tracing_subscriber::prelude::*;
 ///
 /// let exporter = InMemorySpanExporter::default();
-/// let provider = SdkTracerProvider::builder()
-///     .with_span_processor(MlflowSpanProcessor::new(SimpleSpanProcessor::new(exporter)))
-///     .build();
+/// let processor = MlflowSpanProcessor::new(SimpleSpanProcessor::new(exporter));
+/// let pipeline = processor.pipeline_layer();
+/// let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(pipeline)
+///     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("app")));
 /// ```
 #[derive(Debug)]
 pub struct MlflowSpanProcessor<P> {
     inner: P,
+    traces: Arc<TraceBook>,
 }
 
 impl<P: SpanProcessor> MlflowSpanProcessor<P> {
     /// Wraps `inner`, which receives every span after trace-level attributes were added.
     pub fn new(inner: P) -> Self {
-        Self { inner }
+        Self::with_book(inner, Arc::default())
+    }
+
+    /// Wraps `inner`, keeping trace-level data in `traces`.
+    pub(crate) fn with_book(inner: P, traces: Arc<TraceBook>) -> Self {
+        Self { inner, traces }
+    }
+
+    /// A layer that gives the subscriber a pipeline (default settings, tracing on) over this
+    /// processor's trace-level data, for a subscriber you compose yourself.
+    pub fn pipeline_layer(&self) -> PipelineLayer {
+        let pipeline = Pipeline::new(true, Settings::default(), self.traces.clone(), None);
+        PipelineLayer(Arc::new(pipeline))
     }
 }
 
@@ -60,7 +75,7 @@ impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
 
     fn on_end(&self, mut span: SpanData) {
         if span.parent_span_id == SpanId::INVALID {
-            finish_root(&mut span);
+            finish_root(&self.traces, &mut span);
         }
         self.inner.on_end(span);
     }
@@ -79,9 +94,9 @@ impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
 }
 
 /// Adds the trace-level attributes to a root span and records it as the last trace.
-fn finish_root(span: &mut SpanData) {
+fn finish_root(traces: &TraceBook, span: &mut SpanData) {
     let trace_id = span.span_context.trace_id();
-    let mut extra: Vec<KeyValue> = trace_info::take(trace_id);
+    let mut extra: Vec<KeyValue> = traces.finish(trace_id);
     let has_name =
         |attrs: &[KeyValue]| attrs.iter().any(|kv| kv.key.as_str() == mlflow::TRACE_NAME);
     if !has_name(&span.attributes) && !has_name(&extra) {
@@ -91,5 +106,4 @@ fn finish_root(span: &mut SpanData) {
     span.attributes
         .retain(|kv| !extra.iter().any(|e| e.key == kv.key));
     span.attributes.extend(extra);
-    *LAST_TRACE.lock().unwrap_or_else(|e| e.into_inner()) = Some(trace_id);
 }

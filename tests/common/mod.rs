@@ -14,7 +14,7 @@ use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
 };
 use async_openai::Client;
-use mlflow_tracing::{MlflowSpanProcessor, OpenAIClientExt, TracedClient};
+use mlflow_tracing::{MlflowSpanProcessor, TracedClient};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{
@@ -115,9 +115,9 @@ pub fn attr_json(span: &SpanData, key: &str) -> serde_json::Value {
     serde_json::from_str(&attr_str(span, key)).unwrap_or_else(|e| panic!("{key} is not JSON: {e}"))
 }
 
-/// A traced client talking to the mock with [`SECRET_KEY`].
+/// A traced client talking to the mock with [`SECRET_KEY`], capturing raw bodies.
 pub fn client(mock: &MockDeepSeek) -> TracedClient<OpenAIConfig> {
-    Client::with_config(config(mock)).traced()
+    TracedClient::with_http_client(Client::with_config(config(mock)), reqwest::Client::new())
 }
 
 pub fn config(mock: &MockDeepSeek) -> OpenAIConfig {

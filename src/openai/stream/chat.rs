@@ -1,36 +1,18 @@
-//! Streamed chat completions: one span owns the whole stream.
-//!
-//! - [`StreamSink`] receives the raw SSE bytes from the HTTP layer (in async-openai's reader
-//!   task) and rebuilds the answer the way MLflow Python does: content and DeepSeek
-//!   `reasoning_content` concatenated, tool-call fragments merged by index, finish reasons,
-//!   the last usage seen, per-chunk timestamps and a capped set of chunk events.
-//! - [`TracedStream`] hands async-openai's items to the caller unchanged (minus the usage-only
-//!   chunk when the tracer asked for it), and closes the span exactly once: at the end of the
-//!   stream, or as cancelled when dropped early.
+//! The chat completion stream rebuilt the way MLflow Python does: content and DeepSeek
+//! `reasoning_content` concatenated, tool-call fragments merged by index, finish reasons, and
+//! the last usage seen (from the raw text, which keeps provider extras).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use async_openai::error::OpenAIError;
-use async_openai::types::chat::{
-    ChatCompletionResponseStream, CreateChatCompletionStreamResponse, FinishReason, Role,
-};
-use futures::Stream;
+use async_openai::types::chat::{CreateChatCompletionStreamResponse, FinishReason, Role};
 use opentelemetry::KeyValue;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::openai::capture::BodySink;
-use crate::vocab::json::capped_str;
-use crate::record::ErrorRecord;
-use crate::vocab::semconv::{gen_ai, mlflow, otel, tracer};
-use crate::setup::settings;
-use crate::call::span::ChatCall;
+use crate::call::stream::Aggregate;
+use crate::vocab::semconv::tracer;
 
 // ---------------------------------------------------------------------------------------
 // What only the raw chunk text has: DeepSeek's `reasoning_content` deltas and usage extras.
@@ -119,13 +101,10 @@ fn role_str(role: &Role) -> &'static str {
     }
 }
 
-/// Everything learnt from a stream: typed chunks (content, tool calls, finish reasons, usage)
-/// plus the raw SSE text (reasoning, provider usage extras, chunk events, `[DONE]`).
-pub(crate) struct Aggregator {
-    start: Instant,
-    line: Vec<u8>,
-    event_data: String,
-    event_name: String,
+/// A chat stream rebuilt into a `chat.completion`: typed chunks give content, tool calls,
+/// finish reasons and usage; the raw text gives reasoning and provider usage extras.
+#[derive(Default)]
+pub(crate) struct ChatAggregate {
     id: Option<String>,
     model: Option<String>,
     created: Option<u64>,
@@ -134,128 +113,23 @@ pub(crate) struct Aggregator {
     choices: BTreeMap<u32, ChoiceAcc>,
     typed_usage: Option<Value>,
     raw_usage: Option<Value>,
-    typed_chunks: usize,
-    raw_chunks: usize,
-    saw_done: bool,
-    first_chunk: Option<Duration>,
     first_content: Option<Duration>,
     first_reasoning: Option<Duration>,
     first_tool_call: Option<Duration>,
-    head_cap: usize,
-    tail_cap: usize,
-    events: usize,
-    head: Vec<(SystemTime, usize, String)>,
-    tail: VecDeque<(SystemTime, usize, String)>,
 }
 
-impl std::fmt::Debug for Aggregator {
+impl std::fmt::Debug for ChatAggregate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Aggregator")
-            .field("events", &self.events)
-            .field("typed_chunks", &self.typed_chunks)
+        f.debug_struct("ChatAggregate")
+            .field("choices", &self.choices.len())
             .finish_non_exhaustive()
     }
 }
 
-impl Aggregator {
-    pub(crate) fn new(start: Instant, (head_cap, tail_cap): (usize, usize)) -> Self {
-        Self {
-            start,
-            line: Vec::new(),
-            event_data: String::new(),
-            event_name: String::new(),
-            id: None,
-            model: None,
-            created: None,
-            system_fingerprint: None,
-            service_tier: None,
-            choices: BTreeMap::new(),
-            typed_usage: None,
-            raw_usage: None,
-            typed_chunks: 0,
-            raw_chunks: 0,
-            saw_done: false,
-            first_chunk: None,
-            first_content: None,
-            first_reasoning: None,
-            first_tool_call: None,
-            head_cap,
-            tail_cap,
-            events: 0,
-            head: Vec::new(),
-            tail: VecDeque::new(),
-        }
-    }
+impl Aggregate for ChatAggregate {
+    type Event = CreateChatCompletionStreamResponse;
 
-    /// Feeds raw SSE bytes (any split).
-    pub(crate) fn feed(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
-            let (line, after) = rest.split_at(pos);
-            rest = &after[1..];
-            if self.line.is_empty() {
-                self.on_line(line);
-            } else {
-                let mut full = std::mem::take(&mut self.line);
-                full.extend_from_slice(line);
-                self.on_line(&full);
-                full.clear();
-                self.line = full;
-            }
-        }
-        self.line.extend_from_slice(rest);
-    }
-
-    fn on_line(&mut self, line: &[u8]) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            self.dispatch();
-            return;
-        }
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        let (field, value) = match text.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (text.as_ref(), ""),
-        };
-        match field {
-            "data" => {
-                if !self.event_data.is_empty() {
-                    self.event_data.push('\n');
-                }
-                self.event_data.push_str(value);
-            }
-            "event" => self.event_name = value.to_owned(),
-            _ => {} // comments (`:`), ids, retry
-        }
-    }
-
-    fn dispatch(&mut self) {
-        if self.event_data.is_empty() || self.event_name == "keepalive" {
-            self.event_data.clear();
-            self.event_name.clear();
-            return;
-        }
-        let data = std::mem::take(&mut self.event_data);
-        self.event_name.clear();
-        if data == "[DONE]" {
-            self.saw_done = true;
-        } else {
-            self.on_raw_chunk(&data);
-        }
-        // Keep the buffer: no allocation per event.
-        self.event_data = data;
-        self.event_data.clear();
-    }
-
-    /// One raw chunk's JSON text: timing, event, and what typed chunks lack.
-    pub(crate) fn on_raw_chunk(&mut self, data: &str) {
-        let elapsed = self.start.elapsed();
-        self.raw_chunks += 1;
-        self.first_chunk.get_or_insert(elapsed);
-        self.keep_event(data);
+    fn on_raw(&mut self, data: &str, elapsed: Duration) {
         if data.contains("\"reasoning_content\"") {
             if let Ok(raw) = serde_json::from_str::<RawReasoning<'_>>(data) {
                 for choice in raw.choices {
@@ -279,36 +153,7 @@ impl Aggregator {
         }
     }
 
-    fn keep_event(&mut self, data: &str) {
-        let index = self.events;
-        self.events += 1;
-        let now = SystemTime::now();
-        if self.head.len() < self.head_cap {
-            self.head.push((now, index, data.to_owned()));
-        } else if self.tail_cap > 0 {
-            // Reuse the evicted chunk's buffer: no allocation per chunk in long streams.
-            let mut buf = if self.tail.len() == self.tail_cap {
-                self.tail.pop_front().map(|(_, _, b)| b).unwrap_or_default()
-            } else {
-                String::new()
-            };
-            buf.clear();
-            buf.push_str(data);
-            self.tail.push_back((now, index, buf));
-        }
-    }
-
-    /// One typed chunk, as the caller receives it. `raw` is false when the raw body is not
-    /// captured: the chunk then also provides the timing and the event.
-    pub(crate) fn on_typed_chunk(&mut self, chunk: &CreateChatCompletionStreamResponse, raw: bool) {
-        let elapsed = self.start.elapsed();
-        self.typed_chunks += 1;
-        if !raw {
-            self.first_chunk.get_or_insert(elapsed);
-            if let Ok(text) = serde_json::to_string(chunk) {
-                self.keep_event(&text);
-            }
-        }
+    fn on_event(&mut self, chunk: &CreateChatCompletionStreamResponse, elapsed: Duration) {
         if self.id.is_none() {
             self.id = Some(chunk.id.clone());
             self.model = Some(chunk.model.clone());
@@ -367,16 +212,42 @@ impl Aggregator {
         }
     }
 
-    /// Whether any chunk arrived.
-    pub(crate) fn has_chunks(&self) -> bool {
-        self.events > 0 || self.typed_chunks > 0
+    /// The usage-only last chunk `include_usage` adds.
+    fn hidden(chunk: &CreateChatCompletionStreamResponse) -> bool {
+        chunk.choices.is_empty() && chunk.usage.is_some()
     }
 
-    /// Raw chunks arrived but never a `data: [DONE]`: the body was cut off.
-    pub(crate) fn cut_off(&self) -> bool {
-        self.raw_chunks > 0 && !self.saw_done
+    fn complete(&self, saw_done: bool) -> bool {
+        saw_done
     }
 
+    fn output(&self) -> Option<Value> {
+        Some(self.completion())
+    }
+
+    /// Latencies to the first content, reasoning and tool call; where usage came from.
+    fn attributes(&self) -> Vec<KeyValue> {
+        let has_usage = self.raw_usage.is_some() || self.typed_usage.is_some();
+        let source = if has_usage {
+            tracer::USAGE_SOURCE_PROVIDER
+        } else {
+            tracer::USAGE_SOURCE_ABSENT
+        };
+        let mut attrs = vec![KeyValue::new(tracer::USAGE_SOURCE, source)];
+        for (key, value) in [
+            (tracer::TIME_TO_FIRST_CONTENT, self.first_content),
+            (tracer::TIME_TO_FIRST_REASONING, self.first_reasoning),
+            (tracer::TIME_TO_FIRST_TOOL_CALL, self.first_tool_call),
+        ] {
+            if let Some(d) = value {
+                attrs.push(KeyValue::new(key, d.as_secs_f64()));
+            }
+        }
+        attrs
+    }
+}
+
+impl ChatAggregate {
     /// The stream rebuilt as a non-streamed `chat.completion`.
     pub(crate) fn completion(&self) -> Value {
         let choices: Vec<Value> = self
@@ -431,215 +302,15 @@ impl Aggregator {
         }
         Value::Object(out)
     }
-
-    /// Streaming facts: latencies, counts, usage source.
-    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
-        let has_usage = self.raw_usage.is_some() || self.typed_usage.is_some();
-        let mut attrs = vec![
-            KeyValue::new(
-                tracer::STREAM_CHUNKS,
-                i64::try_from(self.events.max(self.typed_chunks)).unwrap_or(i64::MAX),
-            ),
-            KeyValue::new(
-                tracer::USAGE_SOURCE,
-                if has_usage {
-                    tracer::USAGE_SOURCE_PROVIDER
-                } else {
-                    tracer::USAGE_SOURCE_ABSENT
-                },
-            ),
-        ];
-        for (key, value) in [
-            (gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK, self.first_chunk),
-            (tracer::TIME_TO_FIRST_CONTENT, self.first_content),
-            (tracer::TIME_TO_FIRST_REASONING, self.first_reasoning),
-            (tracer::TIME_TO_FIRST_TOOL_CALL, self.first_tool_call),
-        ] {
-            if let Some(d) = value {
-                attrs.push(KeyValue::new(key, d.as_secs_f64()));
-            }
-        }
-        attrs
-    }
-
-    /// The kept chunk events: (time, chunk index, chunk JSON).
-    fn events(&self) -> impl Iterator<Item = &(SystemTime, usize, String)> {
-        self.head.iter().chain(self.tail.iter())
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The sink shared with the HTTP layer.
-
-/// Receives the raw SSE body of one streamed call.
-pub(crate) struct StreamSink {
-    cx: opentelemetry::Context,
-    state: Mutex<Aggregator>,
-    /// The HTTP layer saw the response (so the raw body will arrive here).
-    captured: std::sync::atomic::AtomicBool,
-}
-
-impl StreamSink {
-    pub(crate) fn new(start: Instant, cx: opentelemetry::Context) -> Arc<Self> {
-        Arc::new(Self {
-            cx,
-            state: Mutex::new(Aggregator::new(start, settings::chunk_events())),
-            captured: std::sync::atomic::AtomicBool::new(false),
-        })
-    }
-
-    /// Whether the capture layer delivers the raw body (else feed typed chunks).
-    pub(crate) fn is_captured(&self) -> bool {
-        self.captured.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Aggregator> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl BodySink for StreamSink {
-    fn trace_context(&self) -> opentelemetry::Context {
-        self.cx.clone()
-    }
-
-    fn status(&self, _status: u16) {
-        self.captured
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn data(&self, bytes: &[u8]) {
-        self.lock().feed(bytes);
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The stream handed to the caller.
-
-/// How a stream ended.
-enum End {
-    /// The server finished (`[DONE]` seen, or the body ended).
-    Finished,
-    /// Dropped by the consumer before the end.
-    Cancelled,
-}
-
-/// The caller's stream: async-openai's items, one span.
-pub(crate) struct TracedStream {
-    inner: ChatCompletionResponseStream,
-    call: Option<ChatCall>,
-    sink: Arc<StreamSink>,
-    /// The tracer added `include_usage`: hide the usage-only chunk.
-    injected: bool,
-    /// The raw body reaches the sink (else typed chunks provide timing and events).
-    raw: bool,
-    consumed: usize,
-    error: Option<ErrorRecord>,
-}
-
-impl TracedStream {
-    pub(crate) fn new(
-        inner: ChatCompletionResponseStream,
-        call: ChatCall,
-        sink: Arc<StreamSink>,
-        injected: bool,
-    ) -> Self {
-        let raw = sink.is_captured();
-        Self {
-            inner,
-            call: Some(call),
-            sink,
-            injected,
-            raw,
-            consumed: 0,
-            error: None,
-        }
-    }
-
-    fn finish(&mut self, end: End) {
-        let Some(call) = self.call.take() else { return };
-        let span = call.span().clone();
-        let agg = self.sink.lock();
-        let mut attrs = agg.attributes();
-        attrs.push(KeyValue::new(
-            tracer::STREAM_CHUNKS_CONSUMED,
-            self.consumed as i64,
-        ));
-        attrs.push(KeyValue::new(tracer::STREAM_USAGE_INJECTED, self.injected));
-        let max = settings::max_attribute_bytes();
-        for (time, index, data) in agg.events() {
-            span.add_event_with_timestamp(
-                format!("{}{index}", mlflow::CHUNK_EVENT_PREFIX),
-                *time,
-                vec![KeyValue::new(mlflow::CHUNK_VALUE, capped_str(data, max))],
-            );
-        }
-        let completion = agg.has_chunks().then(|| agg.completion());
-        // Raw bytes that never produced a `[DONE]` mean the body was cut off.
-        let cut_off = agg.cut_off();
-        drop(agg);
-
-        let failure = match end {
-            End::Cancelled => Some(ErrorRecord {
-                error_type: otel::ERROR_TYPE_CANCELLED.into(),
-                message: format!(
-                    "the stream was dropped after {} chunks, before it ended",
-                    self.consumed
-                ),
-                http_status: None,
-            }),
-            End::Finished => self.error.take().or_else(|| {
-                cut_off.then(|| ErrorRecord {
-                    error_type: "IncompleteStream".into(),
-                    message: "the response stream ended before `data: [DONE]`".into(),
-                    http_status: None,
-                })
-            }),
-        };
-        attrs.push(KeyValue::new(tracer::COMPLETED, failure.is_none()));
-        call.finish_stream(completion.as_ref(), attrs, failure.as_ref());
-    }
-}
-
-impl Stream for TracedStream {
-    type Item = Result<CreateChatCompletionStreamResponse, OpenAIError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            match self.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => {
-                    self.sink.lock().on_typed_chunk(&chunk, self.raw);
-                    if self.injected && chunk.choices.is_empty() && chunk.usage.is_some() {
-                        continue; // the usage chunk the caller did not ask for
-                    }
-                    self.consumed += 1;
-                    return Poll::Ready(Some(Ok(chunk)));
-                }
-                Poll::Ready(Some(Err(error))) => {
-                    if self.error.is_none() {
-                        self.error = Some(ErrorRecord::from_openai(&error));
-                    }
-                    return Poll::Ready(Some(Err(error)));
-                }
-                Poll::Ready(None) => {
-                    self.finish(End::Finished);
-                    return Poll::Ready(None);
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl Drop for TracedStream {
-    fn drop(&mut self) {
-        self.finish(End::Cancelled);
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::call::stream::StreamState;
+    use std::time::Instant;
+
+    type State = StreamState<ChatAggregate>;
 
     fn chunk(choices: Value) -> Value {
         json!({"id": "c1", "object": "chat.completion.chunk", "created": 7, "model": "m",
@@ -658,13 +329,13 @@ mod tests {
         out + "data: [DONE]\n\n"
     }
 
-    fn agg() -> Aggregator {
-        Aggregator::new(Instant::now(), (100, 20))
+    fn agg() -> State {
+        State::new(Instant::now(), (100, 20))
     }
 
     /// Feeds chunks as the traced stream does: raw SSE (split every `split` bytes) from the
     /// HTTP layer, and the typed chunks the caller receives.
-    fn feed(a: &mut Aggregator, chunks: &[Value], split: usize) {
+    fn feed(a: &mut State, chunks: &[Value], split: usize) {
         let body = sse(chunks);
         for piece in body.as_bytes().chunks(split) {
             a.feed(piece);
@@ -672,7 +343,7 @@ mod tests {
         for c in chunks {
             let typed: CreateChatCompletionStreamResponse =
                 serde_json::from_value(c.clone()).expect("a valid typed chunk");
-            a.on_typed_chunk(&typed, true);
+            a.on_typed(&typed, true);
         }
     }
 
@@ -698,10 +369,10 @@ mod tests {
         for split in [1, 3, 7, 10_000] {
             let mut a = agg();
             feed(&mut a, &chunks, split);
-            assert!(a.saw_done && !a.cut_off());
-            assert_eq!(a.events, 4);
+            assert!(!a.cut_off());
+            assert_eq!(a.events().count(), 4);
             assert_eq!(
-                a.completion(),
+                a.agg.completion(),
                 json!({"id": "c1", "object": "chat.completion", "created": 7, "model": "m",
                     "choices": [{"index": 0, "finish_reason": "stop",
                         "message": {"role": "assistant", "content": "Hello"}}],
@@ -735,7 +406,7 @@ mod tests {
             ],
             10_000,
         );
-        let out = a.completion();
+        let out = a.agg.completion();
         let message = &out["choices"][0]["message"];
         assert_eq!(message["content"], Value::Null);
         assert_eq!(
@@ -746,7 +417,7 @@ mod tests {
             ])
         );
         assert_eq!(out["choices"][0]["finish_reason"], "tool_calls");
-        assert!(a.first_tool_call.is_some() && a.first_content.is_none());
+        assert!(a.agg.first_tool_call.is_some() && a.agg.first_content.is_none());
     }
 
     #[test]
@@ -761,13 +432,13 @@ mod tests {
             ],
             5,
         );
-        let out = a.completion();
+        let out = a.agg.completion();
         assert_eq!(
             out["choices"][0]["message"]["reasoning_content"],
             "Thinking."
         );
         assert_eq!(out["choices"][0]["message"]["content"], "Paris.");
-        assert!(a.first_reasoning.unwrap() <= a.first_content.unwrap());
+        assert!(a.agg.first_reasoning.unwrap() <= a.agg.first_content.unwrap());
     }
 
     #[test]
@@ -792,7 +463,7 @@ mod tests {
             ],
             10_000,
         );
-        assert_eq!(a.completion()["usage"]["total_tokens"], 7);
+        assert_eq!(a.agg.completion()["usage"]["total_tokens"], 7);
         let attrs = a.attributes();
         assert!(attrs
             .iter()
@@ -802,7 +473,7 @@ mod tests {
 
     #[test]
     fn chunk_events_keep_first_and_last() {
-        let mut a = Aggregator::new(Instant::now(), (3, 2));
+        let mut a = State::new(Instant::now(), (3, 2));
         let chunks: Vec<Value> = (0..10)
             .map(|i| delta(json!({"content": i.to_string()}), Value::Null))
             .collect();
@@ -810,7 +481,7 @@ mod tests {
         let kept: Vec<usize> = a.events().map(|(_, i, _)| *i).collect();
         assert_eq!(kept, [0, 1, 2, 8, 9]);
         assert_eq!(
-            a.completion()["choices"][0]["message"]["content"],
+            a.agg.completion()["choices"][0]["message"]["content"],
             "0123456789"
         );
     }
@@ -820,9 +491,11 @@ mod tests {
         let mut a = agg();
         let typed: CreateChatCompletionStreamResponse =
             serde_json::from_value(delta(json!({"content": "x"}), json!("stop"))).unwrap();
-        a.on_typed_chunk(&typed, false);
-        assert!(a.first_chunk.is_some());
-        assert_eq!(a.events, 1);
+        a.on_typed(&typed, false);
+        assert!(a.attributes().iter().any(
+            |kv| kv.key.as_str() == crate::vocab::semconv::gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK
+        ));
+        assert_eq!(a.events().count(), 1);
         assert!(!a.cut_off(), "no raw text, so nothing can look cut off");
     }
 
@@ -830,8 +503,8 @@ mod tests {
     fn keepalive_comments_crlf_and_cut_off_bodies() {
         let mut a = agg();
         a.feed(b": ping\r\n\r\nevent: keepalive\r\ndata: {}\r\n\r\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"x\"}}]}\r\n\r\n");
-        assert_eq!(a.events, 1);
-        assert_eq!(a.choices[&0].reasoning, "x");
+        assert_eq!(a.events().count(), 1);
+        assert_eq!(a.agg.choices[&0].reasoning, "x");
         assert!(a.cut_off());
     }
 

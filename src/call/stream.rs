@@ -1,0 +1,397 @@
+//! Streamed calls: one span owns the whole stream.
+//!
+//! - [`StreamState`] reads the raw SSE bytes the HTTP layer tees (in async-openai's reader
+//!   task) and the typed events the caller receives, keeps per-event timing and a capped set
+//!   of chunk events, and hands each event to the operation's [`Aggregate`], which rebuilds
+//!   the response the way MLflow Python does.
+//! - [`TracedStream`] hands async-openai's items to the caller unchanged (minus what only the
+//!   tracer asked for), and closes the span exactly once: at the end of the stream, or as
+//!   cancelled when dropped early.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_openai::error::OpenAIError;
+use futures::Stream;
+use opentelemetry::KeyValue;
+use serde::Serialize;
+use serde_json::Value;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::call::engine::{Call, EventStream, StreamOperation};
+use crate::call::sink::BodySink;
+use crate::record::error::ErrorRecord;
+use crate::setup::pipeline::Settings;
+use crate::vocab::json::capped_str;
+use crate::vocab::semconv::{gen_ai, mlflow, tracer};
+
+/// Rebuilds one operation's response from its stream: the only stream code an operation
+/// writes.
+pub(crate) trait Aggregate: Default + Send + 'static {
+    /// What the caller's stream yields.
+    type Event: Serialize;
+
+    /// One raw SSE event's data (its JSON text), `elapsed` after the call started: what only
+    /// the raw text has (fields async-openai's typed events drop).
+    fn on_raw(&mut self, data: &str, elapsed: Duration);
+
+    /// One typed event as the caller receives it.
+    fn on_event(&mut self, event: &Self::Event, elapsed: Duration);
+
+    /// Whether the caller must not see `event`: it exists only because the tracer asked for
+    /// it ([`StreamOperation::inject`]).
+    fn hidden(event: &Self::Event) -> bool;
+
+    /// Whether the stream ended as the protocol says it should (`saw_done`: a `data: [DONE]`
+    /// arrived).
+    fn complete(&self, saw_done: bool) -> bool;
+
+    /// The response rebuilt from the stream, if any event arrived.
+    fn output(&self) -> Option<Value>;
+
+    /// Facts only the stream has (time to first content, usage source, ...).
+    fn attributes(&self) -> Vec<KeyValue>;
+}
+
+/// One kept chunk event: when, which, and its JSON text.
+type ChunkEvent = (SystemTime, usize, String);
+
+/// Everything learnt from a stream: SSE framing, timing, the kept chunk events, and the
+/// operation's aggregate.
+#[derive(Debug)]
+pub(crate) struct StreamState<A> {
+    start: Instant,
+    line: Vec<u8>,
+    event_data: String,
+    event_name: String,
+    typed_events: usize,
+    raw_events: usize,
+    saw_done: bool,
+    first_chunk: Option<Duration>,
+    head_cap: usize,
+    tail_cap: usize,
+    events: usize,
+    head: Vec<ChunkEvent>,
+    tail: VecDeque<ChunkEvent>,
+    /// The operation's aggregate.
+    pub(crate) agg: A,
+}
+
+impl<A: Aggregate> StreamState<A> {
+    /// A fresh state keeping the first `head_cap` and last `tail_cap` chunk events.
+    pub(crate) fn new(start: Instant, (head_cap, tail_cap): (usize, usize)) -> Self {
+        Self {
+            start,
+            line: Vec::new(),
+            event_data: String::new(),
+            event_name: String::new(),
+            typed_events: 0,
+            raw_events: 0,
+            saw_done: false,
+            first_chunk: None,
+            head_cap,
+            tail_cap,
+            events: 0,
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            agg: A::default(),
+        }
+    }
+
+    /// Feeds raw SSE bytes (any split).
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = rest.split_at(pos);
+            rest = &after[1..];
+            if self.line.is_empty() {
+                self.on_line(line);
+            } else {
+                let mut full = std::mem::take(&mut self.line);
+                full.extend_from_slice(line);
+                self.on_line(&full);
+                full.clear();
+                self.line = full;
+            }
+        }
+        self.line.extend_from_slice(rest);
+    }
+
+    fn on_line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            self.dispatch();
+            return;
+        }
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(line),
+        };
+        let (field, value) = match text.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (text.as_ref(), ""),
+        };
+        match field {
+            "data" => {
+                if !self.event_data.is_empty() {
+                    self.event_data.push('\n');
+                }
+                self.event_data.push_str(value);
+            }
+            "event" => self.event_name = value.to_owned(),
+            _ => {} // comments (`:`), ids, retry
+        }
+    }
+
+    fn dispatch(&mut self) {
+        if self.event_data.is_empty() || self.event_name == "keepalive" {
+            self.event_data.clear();
+            self.event_name.clear();
+            return;
+        }
+        let data = std::mem::take(&mut self.event_data);
+        self.event_name.clear();
+        if data == "[DONE]" {
+            self.saw_done = true;
+        } else {
+            self.on_raw_event(&data);
+        }
+        // Keep the buffer: no allocation per event.
+        self.event_data = data;
+        self.event_data.clear();
+    }
+
+    /// One raw event's JSON text: timing, chunk event, and what typed events lack.
+    fn on_raw_event(&mut self, data: &str) {
+        let elapsed = self.start.elapsed();
+        self.raw_events += 1;
+        self.first_chunk.get_or_insert(elapsed);
+        self.keep_event(data);
+        self.agg.on_raw(data, elapsed);
+    }
+
+    fn keep_event(&mut self, data: &str) {
+        let index = self.events;
+        self.events += 1;
+        let now = SystemTime::now();
+        if self.head.len() < self.head_cap {
+            self.head.push((now, index, data.to_owned()));
+        } else if self.tail_cap > 0 {
+            // Reuse the evicted event's buffer: no allocation per event in long streams.
+            let mut buf = if self.tail.len() == self.tail_cap {
+                self.tail.pop_front().map(|(_, _, b)| b).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            buf.clear();
+            buf.push_str(data);
+            self.tail.push_back((now, index, buf));
+        }
+    }
+
+    /// One typed event, as the caller receives it. `raw` is false when the raw body is not
+    /// captured: the event then also provides the timing and the chunk event.
+    pub(crate) fn on_typed(&mut self, event: &A::Event, raw: bool) {
+        let elapsed = self.start.elapsed();
+        self.typed_events += 1;
+        if !raw {
+            self.first_chunk.get_or_insert(elapsed);
+            if let Ok(text) = serde_json::to_string(event) {
+                self.keep_event(&text);
+            }
+        }
+        self.agg.on_event(event, elapsed);
+    }
+
+    /// Whether any event arrived.
+    pub(crate) fn has_events(&self) -> bool {
+        self.events > 0 || self.typed_events > 0
+    }
+
+    /// Raw events arrived but not the protocol's end: the body was cut off.
+    pub(crate) fn cut_off(&self) -> bool {
+        self.raw_events > 0 && !self.agg.complete(self.saw_done)
+    }
+
+    /// Streaming facts: event count, time to first chunk, and the aggregate's own.
+    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+        let count = self.events.max(self.typed_events);
+        let mut attrs = vec![KeyValue::new(
+            tracer::STREAM_CHUNKS,
+            i64::try_from(count).unwrap_or(i64::MAX),
+        )];
+        if let Some(d) = self.first_chunk {
+            attrs.push(KeyValue::new(
+                gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK,
+                d.as_secs_f64(),
+            ));
+        }
+        attrs.extend(self.agg.attributes());
+        attrs
+    }
+
+    /// The kept chunk events: (time, index, JSON text).
+    pub(crate) fn events(&self) -> impl Iterator<Item = &ChunkEvent> {
+        self.head.iter().chain(self.tail.iter())
+    }
+}
+
+/// Receives the raw SSE body of one streamed call from the HTTP layer.
+#[derive(Debug)]
+pub(crate) struct StreamSink<A> {
+    state: Mutex<StreamState<A>>,
+    /// The HTTP layer saw the response (so the raw body arrives here).
+    captured: AtomicBool,
+}
+
+impl<A: Aggregate> StreamSink<A> {
+    pub(crate) fn new(start: Instant, settings: &Settings) -> Self {
+        Self {
+            state: Mutex::new(StreamState::new(start, settings.chunk_events)),
+            captured: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, StreamState<A>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<A: Aggregate> BodySink for StreamSink<A> {
+    fn status(&self, _status: u16) {
+        self.captured.store(true, Ordering::Relaxed);
+    }
+
+    fn data(&self, bytes: &[u8]) {
+        self.lock().feed(bytes);
+    }
+}
+
+/// How a stream ended.
+enum End {
+    /// The server finished (or the body ended).
+    Finished,
+    /// Dropped by the consumer before the end.
+    Cancelled,
+}
+
+/// The caller's stream: async-openai's items, one span.
+pub(crate) struct TracedStream<Op: StreamOperation> {
+    inner: EventStream<Op::Event>,
+    call: Option<Call>,
+    sink: Arc<StreamSink<Op::Aggregator>>,
+    /// The tracer added something to the request: hide what it brings back.
+    injected: bool,
+    /// The raw body reaches the sink (else typed events provide timing and chunk events).
+    raw: bool,
+    consumed: usize,
+    error: Option<ErrorRecord>,
+}
+
+impl<Op: StreamOperation> TracedStream<Op> {
+    pub(crate) fn new(
+        inner: EventStream<Op::Event>,
+        call: Call,
+        sink: Arc<StreamSink<Op::Aggregator>>,
+        injected: bool,
+    ) -> Self {
+        let raw = sink.captured.load(Ordering::Relaxed);
+        Self {
+            inner,
+            call: Some(call),
+            sink,
+            injected,
+            raw,
+            consumed: 0,
+            error: None,
+        }
+    }
+
+    fn finish(&mut self, end: End) {
+        let Some(call) = self.call.take() else { return };
+        let settings = call.settings().clone();
+        let state = self.sink.lock();
+        let mut attrs = state.attributes();
+        attrs.push(KeyValue::new(
+            tracer::STREAM_CHUNKS_CONSUMED,
+            i64::try_from(self.consumed).unwrap_or(i64::MAX),
+        ));
+        attrs.push(KeyValue::new(tracer::STREAM_USAGE_INJECTED, self.injected));
+        let span = call.span();
+        for (time, index, data) in state.events() {
+            span.add_event_with_timestamp(
+                format!("{}{index}", mlflow::CHUNK_EVENT_PREFIX),
+                *time,
+                vec![KeyValue::new(
+                    mlflow::CHUNK_VALUE,
+                    capped_str(data, settings.max_attribute_bytes),
+                )],
+            );
+        }
+        let output = state.has_events().then(|| state.agg.output()).flatten();
+        let cut_off = state.cut_off();
+        drop(state);
+
+        let failure = match end {
+            End::Cancelled => Some(ErrorRecord::cancelled(format!(
+                "the stream was dropped after {} chunks, before it ended",
+                self.consumed
+            ))),
+            End::Finished => self.error.take().or_else(|| {
+                cut_off.then(|| ErrorRecord {
+                    error_type: "IncompleteStream".into(),
+                    message: "the response stream ended before its last event".into(),
+                    http_status: None,
+                })
+            }),
+        };
+        attrs.push(KeyValue::new(tracer::COMPLETED, failure.is_none()));
+        let mut all = output
+            .map(|output| Op::response_attributes(&output, &settings))
+            .unwrap_or_default();
+        all.extend(attrs);
+        call.finish(all, failure.as_ref());
+    }
+}
+
+impl<Op: StreamOperation> Stream for TracedStream<Op> {
+    type Item = Result<Op::Event, OpenAIError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            match self.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(event))) => {
+                    let raw = self.raw;
+                    self.sink.lock().on_typed(&event, raw);
+                    if self.injected && Op::Aggregator::hidden(&event) {
+                        continue; // brought back only because the tracer asked for it
+                    }
+                    self.consumed += 1;
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    if self.error.is_none() {
+                        self.error = Some(ErrorRecord::from_openai(&error));
+                    }
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Poll::Ready(None) => {
+                    self.finish(End::Finished);
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<Op: StreamOperation> Drop for TracedStream<Op> {
+    fn drop(&mut self) {
+        self.finish(End::Cancelled);
+    }
+}

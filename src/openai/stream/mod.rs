@@ -1,0 +1,3 @@
+//! Stream aggregates: each streamed operation's response rebuilt from its events.
+
+pub(crate) mod chat;

@@ -1,0 +1,262 @@
+//! [`Pipeline`]: everything one tracing pipeline holds, shared as an `Arc` and reachable from
+//! any code running under its subscriber.
+//!
+//! [`crate::init`] / [`crate::layer`] build one and put it in the subscriber as a
+//! [`PipelineLayer`] (inside [`crate::OtelLayer`]); traced calls, `#[trace]` spans and the
+//! trace-level setters find it with [`Pipeline::current`], which asks the current `tracing`
+//! dispatcher. Two pipelines (two subscribers, or two tests) live side by side in one process:
+//! nothing here is process-wide.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::trace::TraceId;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+
+use crate::delivery::Target;
+use crate::setup::config::{enabled_from_env, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
+use crate::vocab::semconv::env;
+
+/// What every traced call of a pipeline reads: fixed when the pipeline is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// Cap of one attribute value, in bytes.
+    pub(crate) max_attribute_bytes: usize,
+    /// Provider override ([`crate::Config::with_provider`]).
+    pub(crate) provider: Option<String>,
+    /// Whether streamed calls get `stream_options.include_usage` added.
+    pub(crate) stream_usage: bool,
+    /// Whether spans also carry `gen_ai.input.messages` / `gen_ai.output.messages`.
+    pub(crate) genai_content: bool,
+    /// How many chunk events to keep per stream: (first, last).
+    pub(crate) chunk_events: (usize, usize),
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
+            provider: None,
+            stream_usage: true,
+            genai_content: false,
+            chunk_events: DEFAULT_CHUNK_EVENTS,
+        }
+    }
+}
+
+/// Traces with pending trace-level data; bounded so traces whose root never ends cannot grow
+/// it forever.
+const MAX_PENDING_TRACES: usize = 10_000;
+
+/// Trace-level data (name, session, user, tags, metadata) waiting for each trace's root span
+/// to end, and the last trace whose root ended.
+#[derive(Debug, Default)]
+pub(crate) struct TraceBook {
+    pending: Mutex<HashMap<TraceId, Vec<KeyValue>>>,
+    last: Mutex<Option<TraceId>>,
+}
+
+impl TraceBook {
+    /// Records `kv` for `trace_id` (a later value of the same key wins); `false` when the
+    /// book is full.
+    pub(crate) fn set(&self, trace_id: TraceId, kv: KeyValue) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.len() >= MAX_PENDING_TRACES && !pending.contains_key(&trace_id) {
+            return false;
+        }
+        let attrs = pending.entry(trace_id).or_default();
+        attrs.retain(|existing| existing.key != kv.key);
+        attrs.push(kv);
+        true
+    }
+
+    /// Takes the pending data of a trace whose root span ended, and remembers it as the last.
+    pub(crate) fn finish(&self, trace_id: TraceId) -> Vec<KeyValue> {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(trace_id);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&trace_id)
+            .unwrap_or_default()
+    }
+
+    /// The last trace whose root span ended.
+    pub(crate) fn last(&self) -> Option<TraceId> {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where a pipeline's spans go, for flushing and reading traces back.
+#[derive(Debug, Clone)]
+pub(crate) struct Export {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) target: Target,
+}
+
+/// One tracing pipeline's state.
+#[derive(Debug)]
+pub(crate) struct Pipeline {
+    enabled: AtomicBool,
+    settings: Settings,
+    traces: Arc<TraceBook>,
+    export: Option<Export>,
+}
+
+impl Pipeline {
+    /// A pipeline with these settings, trace book and export handles.
+    pub(crate) fn new(
+        enabled: bool,
+        settings: Settings,
+        traces: Arc<TraceBook>,
+        export: Option<Export>,
+    ) -> Self {
+        Self {
+            enabled: AtomicBool::new(enabled),
+            settings,
+            traces,
+            export,
+        }
+    }
+
+    /// The pipeline of the current `tracing` dispatcher, if it has one.
+    pub(crate) fn current() -> Option<Arc<Pipeline>> {
+        tracing::dispatcher::get_default(|dispatch| {
+            dispatch
+                .downcast_ref::<PipelineLayer>()
+                .map(|layer| Arc::clone(&layer.0))
+        })
+    }
+
+    /// Whether calls are traced right now.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns tracing on or off.
+    pub(crate) fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Relaxed);
+    }
+
+    /// The settings every traced call reads.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Trace-level data and the last trace.
+    pub(crate) fn traces(&self) -> &TraceBook {
+        &self.traces
+    }
+
+    /// The export handles (none for a pipeline without its own exporter).
+    pub(crate) fn export(&self) -> Option<&Export> {
+        self.export.as_ref()
+    }
+}
+
+/// What a traced call uses: the current pipeline's switch and settings, or, under a
+/// subscriber without a [`PipelineLayer`], the defaults and `MLFLOW_TRACING_ENABLED`.
+#[derive(Debug, Clone)]
+pub(crate) enum Scope {
+    /// Under a pipeline.
+    Pipeline(Arc<Pipeline>),
+    /// Under some other subscriber.
+    Bare(Arc<Settings>),
+}
+
+impl Scope {
+    /// The current scope, or `None` when tracing is switched off.
+    pub(crate) fn current() -> Option<Scope> {
+        match Pipeline::current() {
+            Some(pipeline) => pipeline.is_enabled().then_some(Scope::Pipeline(pipeline)),
+            None => enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok())
+                .then(|| Scope::Bare(Arc::default())),
+        }
+    }
+
+    /// The settings in force.
+    pub(crate) fn settings(&self) -> &Settings {
+        match self {
+            Scope::Pipeline(pipeline) => pipeline.settings(),
+            Scope::Bare(settings) => settings,
+        }
+    }
+}
+
+/// The layer that makes a [`Pipeline`] reachable from code running under its subscriber. It
+/// records nothing itself; [`crate::layer`] returns it inside [`crate::OtelLayer`].
+#[derive(Debug, Clone)]
+pub struct PipelineLayer(pub(crate) Arc<Pipeline>);
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for PipelineLayer {
+    #[doc(hidden)]
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        (id == TypeId::of::<Self>()).then_some(self as *const Self as *const ())
+    }
+}
+
+/// Turns tracing of LLM calls (and [`macro@crate::trace`] spans) on or off at runtime for the
+/// pipeline of the current subscriber, like `mlflow.openai.autolog(disable=True)`. While off,
+/// traced calls go straight to async-openai and create no span. Without a pipeline (no
+/// [`crate::init`] / [`crate::layer`] in the current subscriber) it does nothing.
+///
+/// The initial state comes from `MLFLOW_TRACING_ENABLED` (`false`/`0`/`off` disables), then
+/// [`crate::Config::with_enabled`].
+pub fn set_enabled(enabled: bool) {
+    if let Some(pipeline) = Pipeline::current() {
+        pipeline.set_enabled(enabled);
+    }
+}
+
+/// Whether LLM calls are traced right now under the current subscriber. See [`set_enabled`].
+pub fn is_enabled() -> bool {
+    Scope::current().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    fn pipeline(enabled: bool) -> Arc<Pipeline> {
+        Arc::new(Pipeline::new(
+            enabled,
+            Settings::default(),
+            Arc::default(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn each_subscriber_sees_its_own_pipeline() {
+        let (a, b) = (pipeline(true), pipeline(false));
+        let sub_a = tracing_subscriber::registry().with(PipelineLayer(a.clone()));
+        let sub_b = tracing_subscriber::registry().with(PipelineLayer(b.clone()));
+        tracing::subscriber::with_default(sub_a, || {
+            assert!(Arc::ptr_eq(&Pipeline::current().unwrap(), &a));
+            assert!(is_enabled());
+        });
+        tracing::subscriber::with_default(sub_b, || {
+            assert!(Arc::ptr_eq(&Pipeline::current().unwrap(), &b));
+            assert!(!is_enabled());
+            set_enabled(true);
+            assert!(is_enabled());
+        });
+        assert!(a.is_enabled() && b.is_enabled());
+    }
+
+    #[test]
+    fn trace_book_keeps_the_last_value_and_the_last_trace() {
+        let book = TraceBook::default();
+        let id = TraceId::from(7u128);
+        assert!(book.set(id, KeyValue::new("k", "a")));
+        assert!(book.set(id, KeyValue::new("k", "b")));
+        let data = book.finish(id);
+        assert_eq!(data, vec![KeyValue::new("k", "b")]);
+        assert_eq!(book.last(), Some(id));
+        assert!(book.finish(id).is_empty());
+    }
+}
