@@ -84,6 +84,8 @@ mod mlflow;
 mod openai;
 mod record;
 mod setup;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod vocab;
 
 pub use vocab::semconv;
@@ -131,6 +133,7 @@ pub use mlflow::trace::{SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
 pub use mlflow_tracing_macros::trace;
 pub use openai::capture::{CaptureLayer, CaptureService};
 pub use openai::chat::TracedChat;
+pub use openai::embeddings::TracedEmbeddings;
 pub use openai::client::{OpenAIClientExt, TracedClient};
 pub use setup::config::{
     Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,

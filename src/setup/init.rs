@@ -18,11 +18,9 @@ use tracing_subscriber::Layer as _;
 use crate::delivery;
 use crate::error::Error;
 use crate::setup::config::Config;
-use crate::setup::config::{enabled_from_env, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 use crate::setup::guard::TelemetryGuard;
 use crate::setup::pipeline::{Export, Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::setup::processor::MlflowSpanProcessor;
-use crate::vocab::semconv::env;
 
 /// The layer [`layer`] returns: the OpenTelemetry layer with its pipeline's
 /// [`PipelineLayer`], filtered to keep HTTP/exporter plumbing out.
@@ -106,15 +104,7 @@ where
         });
     }
     let (processor, delivery, target) = delivery::start(&config)?;
-    let settings = Settings {
-        max_attribute_bytes: config
-            .max_attribute_bytes
-            .unwrap_or(DEFAULT_MAX_ATTRIBUTE_BYTES),
-        provider: config.provider.clone(),
-        stream_usage: config.stream_usage.unwrap_or(true),
-        genai_content: config.genai_content.unwrap_or(false),
-        chunk_events: config.chunk_events.unwrap_or(DEFAULT_CHUNK_EVENTS),
-    };
+    let settings = Settings::from_config(&config);
     let (head, tail) = settings.chunk_events;
     // Room for every kept chunk event plus the exception event.
     let max_events = u32::try_from(head + tail + 8).unwrap_or(u32::MAX).max(128);
@@ -129,9 +119,7 @@ where
         .with_resource(Resource::builder().with_service_name(service_name).build())
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
-    let enabled = config
-        .enabled
-        .unwrap_or_else(|| enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok()));
+    let enabled = Settings::enabled_in(&config);
     let export = Export {
         provider: provider.clone(),
         target: target.clone(),

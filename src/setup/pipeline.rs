@@ -18,7 +18,9 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 
 use crate::delivery::Target;
-use crate::setup::config::{enabled_from_env, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
+use crate::setup::config::{
+    enabled_from_env, Config, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES,
+};
 use crate::vocab::semconv::env;
 
 /// What every traced call of a pipeline reads: fixed when the pipeline is built.
@@ -34,6 +36,29 @@ pub(crate) struct Settings {
     pub(crate) genai_content: bool,
     /// How many chunk events to keep per stream: (first, last).
     pub(crate) chunk_events: (usize, usize),
+}
+
+impl Settings {
+    /// The settings `config` asks for, defaults elsewhere.
+    pub(crate) fn from_config(config: &Config) -> Self {
+        Self {
+            max_attribute_bytes: config
+                .max_attribute_bytes
+                .unwrap_or(DEFAULT_MAX_ATTRIBUTE_BYTES),
+            provider: config.provider.clone(),
+            stream_usage: config.stream_usage.unwrap_or(true),
+            genai_content: config.genai_content.unwrap_or(false),
+            chunk_events: config.chunk_events.unwrap_or(DEFAULT_CHUNK_EVENTS),
+        }
+    }
+
+    /// Whether a pipeline built from `config` starts traced: [`Config::with_enabled`], else
+    /// `MLFLOW_TRACING_ENABLED`.
+    pub(crate) fn enabled_in(config: &Config) -> bool {
+        config
+            .enabled
+            .unwrap_or_else(|| enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok()))
+    }
 }
 
 impl Default for Settings {

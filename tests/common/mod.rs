@@ -14,13 +14,11 @@ use async_openai::types::chat::{
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs,
 };
 use async_openai::Client;
-use mlflow_tracing::{MlflowSpanProcessor, TracedClient};
-use opentelemetry::trace::TracerProvider as _;
+use mlflow_tracing::testing::TestPipeline;
+use mlflow_tracing::TracedClient;
 use opentelemetry::Value;
-use opentelemetry_sdk::trace::{
-    InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData,
-};
-use tracing::subscriber::DefaultGuard;
+use opentelemetry_sdk::trace::SpanData;
+use tracing::dispatcher::DefaultGuard;
 use tracing_subscriber::prelude::*;
 
 pub use mock_deepseek::MockDeepSeek;
@@ -28,50 +26,41 @@ pub use mock_deepseek::MockDeepSeek;
 /// The API key tests use; it must never appear in exported spans.
 pub const SECRET_KEY: &str = "sk-TEST-SECRET-3f9a1c7e5b";
 
-/// Spans recorded in memory by a subscriber local to the current thread.
+/// Spans recorded in memory by the crate's test kit ([`TestPipeline`]), installed as a
+/// subscriber local to the current thread.
 pub struct Recorder {
-    exporter: InMemorySpanExporter,
-    provider: SdkTracerProvider,
-    dispatch: tracing::Dispatch,
+    kit: TestPipeline,
     _guard: Option<DefaultGuard>,
 }
 
 impl Recorder {
-    /// Installs the pipeline as this thread's default subscriber.
+    /// Installs a test pipeline as this thread's default subscriber.
     pub fn install() -> Self {
         let mut rec = Self::detached();
-        rec._guard = Some(tracing::dispatcher::set_default(&rec.dispatch));
+        rec._guard = Some(rec.kit.set_default());
         rec
     }
 
     /// The pipeline without installing it (use [`Recorder::dispatch`] with `WithSubscriber`).
     pub fn detached() -> Self {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(MlflowSpanProcessor::new(SimpleSpanProcessor::new(
-                exporter.clone(),
-            )))
-            .build();
-        let layer = tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("test"))
-            .with_filter(mlflow_tracing::default_filter());
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         Self {
-            exporter,
-            provider,
-            dispatch,
+            kit: TestPipeline::new(),
             _guard: None,
         }
     }
 
+    /// The test kit itself (traces, snapshots).
+    pub fn kit(&self) -> &TestPipeline {
+        &self.kit
+    }
+
     pub fn dispatch(&self) -> tracing::Dispatch {
-        self.dispatch.clone()
+        self.kit.dispatch()
     }
 
     /// Every finished span.
     pub fn spans(&self) -> Vec<SpanData> {
-        let _ = self.provider.force_flush();
-        self.exporter.get_finished_spans().expect("in-memory spans")
+        self.kit.spans()
     }
 
     /// The finished spans called `name`.
