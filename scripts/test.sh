@@ -9,8 +9,10 @@
 # 3. runs `cargo test --all-targets` (unit, wiremock, end-to-end) with MLFLOW_TRACING_TEST_URI,
 #    MLFLOW_TRACING_TEST_COLLECTOR and MLFLOW_TRACING_TEST_PHOENIX pointing at them, then
 #    `cargo test --doc`;
-# 4. runs the examples (those present of basic, agent, streaming) against the same server and
-#    checks over MLflow's REST API that each experiment smoke-<example> holds an OK trace;
+# 4. runs the examples (those present of basic, agent, streaming, concurrent, embeddings,
+#    responses) against the same server and checks over MLflow's REST API that each experiment
+#    smoke-<example> holds its OK trace(s), each with the expected span tree (names, types,
+#    parents);
 # 5. validates otel-collector.yaml (structure + a real, trimmed otelcol `validate`);
 # 6. on any exit stops everything it started (by process group) and removes the temporary data.
 #
@@ -96,6 +98,71 @@ export MLFLOW_TRACING_TEST_MLFLOW_PYTHON="$VENVS/mlflow/bin/python"
 unset DEEPSEEK_API_KEY MLFLOW_TRACKING_URI MLFLOW_EXPERIMENT_NAME MLFLOW_EXPERIMENT_ID \
     OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT MLFLOW_TRACING_ENABLED
 
+# check_trace_shapes EXPERIMENT SHAPE...: exit 1 unless the traces of experiment EXPERIMENT in
+# MLflow are exactly SHAPE... (in any order), a trace's shape being its span tree as
+# `name[TYPE](child,child)`, children in start order; a span whose parent is not in the trace
+# counts as another root (`root + root`). Retries for up to 30 s while spans are being stored.
+check_trace_shapes() {
+    python3 - "$MLFLOW_URI" "$@" <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+
+uri, experiment, want = sys.argv[1].rstrip("/"), sys.argv[2], sorted(sys.argv[3:])
+
+
+def call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(uri + path, data=data, method=method,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+
+
+def span_type(span):
+    for kv in span.get("attributes", []):
+        if kv["key"] == "mlflow.spanType":
+            value = kv["value"].get("string_value", "")
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+    return "?"
+
+
+def shape(spans):
+    spans = sorted(spans, key=lambda s: int(s.get("start_time_unix_nano") or 0))
+    ids = {s["span_id"] for s in spans}
+
+    def tree(span):
+        kids = [tree(c) for c in spans if c.get("parent_span_id") == span["span_id"]]
+        return f"{span['name']}[{span_type(span)}]" + (f"({','.join(kids)})" if kids else "")
+
+    return " + ".join(tree(s) for s in spans if s.get("parent_span_id") not in ids)
+
+
+def shapes():
+    q = urllib.parse.urlencode({"experiment_name": experiment})
+    exp = call("GET", f"/api/2.0/mlflow/experiments/get-by-name?{q}")["experiment"]["experiment_id"]
+    found = call("POST", "/api/3.0/mlflow/traces/search", {
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}],
+        "max_results": 100,
+    }).get("traces", [])
+    got = []
+    for info in found:
+        q = urllib.parse.urlencode({"trace_id": info["trace_id"]})
+        got.append(shape(call("GET", f"/api/3.0/mlflow/traces/get?{q}")["trace"].get("spans", [])))
+    return sorted(got)
+
+
+deadline = time.time() + 30
+while (got := shapes()) != want and time.time() < deadline:
+    time.sleep(0.5)
+if got != want:
+    sys.exit(f"error: experiment {experiment!r} holds {len(got)} trace(s) shaped\n  "
+             + "\n  ".join(got) + f"\nexpected {len(want)}:\n  " + "\n  ".join(want))
+print(f"experiment {experiment!r}: {len(got)} trace(s) shaped as expected:\n  " + "\n  ".join(got))
+PY
+}
+
 if [ "${SKIP_CARGO:-0}" = 1 ]; then
     step "SKIP_CARGO=1: skipping cargo test, doc tests and examples"
 else
@@ -105,16 +172,27 @@ else
     cargo test --doc
 
     step "examples against MLflow, read back over REST"
-    for example in basic agent streaming; do
+    C='Completions[CHAT_MODEL]'
+    for example in basic agent streaming concurrent embeddings responses; do
         if [ ! -f "examples/$example.rs" ]; then
             echo "--- examples/$example.rs does not exist: skipped"
             continue
         fi
+        case $example in # the trace(s) each example leaves in MLflow, as span trees
+            basic | streaming) shapes=("$C") ;;
+            agent) shapes=("run_tool_agent[AGENT]($C,get_weather[TOOL],$C)") ;;
+            # Two spawned calls, two joined calls and a joined stream, all under the AGENT span.
+            concurrent) shapes=("ask_all[AGENT]($C,$C,$C,$C,$C)") ;;
+            embeddings) shapes=('Embeddings[EMBEDDING]') ;;
+            responses) shapes=('Responses[CHAT_MODEL]' 'Responses[CHAT_MODEL]') ;;
+        esac
         echo "--- cargo run --example $example (experiment smoke-$example)"
         MLFLOW_TRACKING_URI="$MLFLOW_URI" MLFLOW_EXPERIMENT_NAME="smoke-$example" \
             cargo run -q --example "$example" 2>"$TMP/$example.err"
         cat "$TMP/$example.err" >&2
-        python3 "$ROOT/scripts/check_mlflow_traces.py" "smoke-$example" --uri "$MLFLOW_URI" --min 1
+        python3 "$ROOT/scripts/check_mlflow_traces.py" "smoke-$example" --uri "$MLFLOW_URI" \
+            --min "${#shapes[@]}"
+        check_trace_shapes "smoke-$example" "${shapes[@]}"
         # It says where the trace went only because it got there.
         grep -q "^trace: [0-9]* spans\{0,1\} delivered to MLflow experiment [0-9]* at $MLFLOW_URI/v1/traces" \
             "$TMP/$example.err" || { echo "error: $example did not report its delivery" >&2; exit 1; }

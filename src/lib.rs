@@ -63,6 +63,34 @@
 //! and as a `tracing` warning (target `mlflow_tracing::delivery`), naming the endpoint and the
 //! cause, and [`TelemetryGuard::shutdown`] says what was not delivered.
 //!
+//! # Architecture
+//!
+//! The source tree follows the data, and imports only point one way:
+//! `vocab ← record ← call ← openai`; `setup`, `delivery` and `mlflow` depend on `vocab` (and
+//! `setup` on `delivery`), never on async-openai types.
+//!
+//! | folder | what |
+//! |---|---|
+//! | `vocab/` | the vocabulary: attribute keys ([`semconv`]), span types, JSON capping, URL redaction |
+//! | `record/` | pure mapping per operation (chat, embeddings, Responses, errors, usage): values in, attributes out, unit-tested |
+//! | `call/` | the traced-call engine (enable check, span, capture sink, finish exactly once, streams), user spans, trace-level setters |
+//! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
+//! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], read-back |
+//! | `delivery/` | the export queue and thread: batching, OTLP/HTTP, retries, counters, warnings |
+//! | `mlflow/` | MLflow's REST API: experiments, trace metadata, traces read back |
+//!
+//! Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline (settings, switch,
+//! trace-level data, export handles) that traced calls and `#[trace]` spans find through the
+//! current `tracing` subscriber, so two pipelines (two subscribers, two tests) live side by
+//! side. A new operation is one type implementing the engine's `Operation` trait: its span
+//! name, request → attributes and response → attributes (plus, for streams, an aggregate that
+//! rebuilds the response); the engine does everything else.
+//!
+//! # Testing your code
+//!
+//! With the `testing` feature, `mlflow_tracing::testing::TestPipeline` traces your code into memory, in its
+//! own subscriber, and returns [`Trace`]s to assert on (see the module's example).
+//!
 //! # Versions
 //!
 //! Built and tested with opentelemetry 0.33, tracing-opentelemetry 0.34 and async-openai 0.43,
@@ -133,8 +161,9 @@ pub use mlflow::trace::{SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
 pub use mlflow_tracing_macros::trace;
 pub use openai::capture::{CaptureLayer, CaptureService};
 pub use openai::chat::TracedChat;
-pub use openai::embeddings::TracedEmbeddings;
 pub use openai::client::{OpenAIClientExt, TracedClient};
+pub use openai::embeddings::TracedEmbeddings;
+pub use openai::responses::TracedResponses;
 pub use setup::config::{
     Auth, Config, Destination, Experiment, DEFAULT_EXPORT_TIMEOUT, DEFAULT_MAX_BATCH_SPANS,
     DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS, DEFAULT_RETRY_TIMEOUT,
@@ -156,7 +185,7 @@ pub const TARGET: &str = "mlflow_tracing";
 pub mod __bench {
     use serde_json::Value;
 
-    use crate::call::engine::{CallInfo, Operation};
+    use crate::call::operation::{CallInfo, Operation};
     use crate::call::stream::StreamState;
     use crate::openai::chat::ChatCompletion;
     use crate::openai::stream::chat::ChatAggregate;
@@ -178,7 +207,7 @@ pub mod __bench {
     /// A client that is not there: no server, no capture.
     struct NoSite;
 
-    impl crate::call::engine::CallSite for NoSite {
+    impl crate::call::operation::CallSite for NoSite {
         fn provider(&self, _model: &str, _settings: &Settings) -> String {
             "deepseek".to_owned()
         }
@@ -190,7 +219,7 @@ pub mod __bench {
         fn capture(
             &self,
             _sink: std::sync::Arc<dyn crate::call::sink::BodySink>,
-        ) -> Option<crate::call::engine::CaptureTicket> {
+        ) -> Option<crate::call::operation::CaptureTicket> {
             None
         }
     }

@@ -40,7 +40,12 @@ async fn traced_keeps_the_users_client_and_adds_traceparent() {
     let request = &mock.requests().await[0];
     assert_eq!(request.headers.get("x-user-setting").unwrap(), "kept");
     let span = rec.one("Completions");
-    let traceparent = request.headers.get("traceparent").unwrap().to_str().unwrap();
+    let traceparent = request
+        .headers
+        .get("traceparent")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(traceparent.contains(&span.span_context.span_id().to_string()));
     // No capture layer in the user's stack: typed fields only.
     assert_eq!(attr(&span, deepseek::REASONING_CONTENT), None);
@@ -58,7 +63,10 @@ async fn with_http_client_captures_over_the_users_client() {
     let request = &mock.requests().await[0];
     assert_eq!(request.headers.get("x-user-setting").unwrap(), "kept");
     assert!(
-        request.headers.keys().all(|k| !k.as_str().contains("mlflow")),
+        request
+            .headers
+            .keys()
+            .all(|k| !k.as_str().contains("mlflow")),
         "the capture header must not leave the process: {:?}",
         request.headers
     );
@@ -88,7 +96,10 @@ async fn with_http_service_keeps_the_users_tower_stack() {
     plain.unwrap();
     assert_eq!(seen.load(Ordering::Relaxed), 1);
     assert_eq!(
-        mock.requests().await[0].headers.get("x-user-setting").unwrap(),
+        mock.requests().await[0]
+            .headers
+            .get("x-user-setting")
+            .unwrap(),
         "kept"
     );
     let span = rec.one("Completions");

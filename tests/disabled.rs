@@ -1,5 +1,5 @@
 //! The disable switch (like `mlflow.openai.autolog(disable=True)`): no spans, calls unchanged.
-//! Its own test binary, because the switch is process-wide.
+//! The switch belongs to the pipeline of the current subscriber.
 
 mod common;
 

@@ -85,6 +85,46 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
     );
     assert_eq!(span.token_usage().unwrap().total_tokens, 20);
 
+    // The trace metadata MLflow's Python client sends after the spans (StartTraceV3).
+    let meta = &trace.info.metadata;
+    assert_eq!(meta["mlflow.source.type"], "LOCAL", "{meta:?}");
+    assert!(!meta["mlflow.source.name"].is_empty(), "{meta:?}");
+    assert!(!meta["mlflow.user"].is_empty(), "{meta:?}");
+    assert_eq!(meta["mlflow.trace_schema.version"], "3");
+    for key in [
+        "mlflow.source.git.commit",
+        "mlflow.source.git.branch",
+        "mlflow.source.git.repoURL",
+    ] {
+        assert!(meta.contains_key(key), "{key} missing: {meta:?}");
+    }
+    // The root's inputs, as the request JSON: whole, or cut to 247 chars + "...".
+    let inputs = &meta["mlflow.traceInputs"];
+    assert!(inputs.starts_with("{\""), "{inputs}");
+    assert!(inputs.chars().count() <= 250, "{inputs}");
+    match inputs.strip_suffix("...") {
+        Some(cut) if inputs.chars().count() == 250 => {
+            assert!(cut.contains("\"messages\""), "{inputs}")
+        }
+        _ => assert_eq!(
+            serde_json::from_str::<serde_json::Value>(inputs).unwrap(),
+            *span.inputs().unwrap()
+        ),
+    }
+    let outputs = &meta["mlflow.traceOutputs"];
+    assert!(
+        outputs.contains("chat.completion") || outputs.ends_with("..."),
+        "{outputs}"
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(&meta["mlflow.trace.sizeStats"]).expect("sizeStats is JSON");
+    assert_eq!(stats["num_spans"], trace.spans.len(), "{stats}");
+    assert_eq!(
+        stats["total_size_bytes"].to_string(),
+        meta["mlflow.trace.sizeBytes"]
+    );
+    assert!(stats["max"].as_u64().unwrap() > 0, "{stats}");
+
     // The span-type column holds the plain string: MLflow's span.type search finds the trace.
     let found = search_traces(&uri, &experiment_id, "span.type = 'CHAT_MODEL'").await;
     assert!(found.contains(&ok_id), "{found:?} lacks {ok_id}");
@@ -92,6 +132,8 @@ async fn seed_basic_call_and_error_land_in_mlflow() {
     // The failed call is an ERROR trace with the exception recorded.
     let trace = get_trace(&err_id).await.expect("error trace read back");
     assert_eq!(trace.info.state, "ERROR");
+    assert_eq!(trace.info.metadata["mlflow.source.type"], "LOCAL");
+    assert_eq!(trace.info.metadata["mlflow.traceOutputs"], "");
     assert_eq!(trace.info.token_usage, None);
     let span = &trace.spans[0];
     assert_eq!(span.status, "ERROR");

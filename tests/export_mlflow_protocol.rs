@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use mlflow_tracing::semconv::mlflow;
 use serde_json::json;
 use tracing::Instrument;
 use wiremock::matchers::{method, path};
@@ -104,19 +105,24 @@ async fn init_resolves_the_experiment_and_exports_protobuf_with_headers() {
         "metadata travels over REST, not as attributes"
     );
 
-    // The metadata followed the spans, as MLflow trace info.
-    let info = requests
+    // The metadata followed the spans, as MLflow trace info: one per trace, as MLflow
+    // Python sends it, with the user's entries next to the source and size metadata.
+    let infos: Vec<serde_json::Value> = requests
         .iter()
-        .find(|r| r.url.path() == "/api/3.0/mlflow/traces")
-        .expect("trace info sent");
-    assert_eq!(info.headers["authorization"], "Bearer mlflow-token");
-    let body: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
-    let trace_info = &body["trace"]["trace_info"];
-    assert_eq!(trace_info["trace_id"], session_trace.as_str());
-    assert_eq!(
-        trace_info["trace_metadata"],
-        json!({"app.version": "1.2.3"})
-    );
+        .filter(|r| r.url.path() == "/api/3.0/mlflow/traces")
+        .inspect(|r| assert_eq!(r.headers["authorization"], "Bearer mlflow-token"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(infos.len(), 2, "one trace info per trace");
+    let trace_info = infos
+        .iter()
+        .map(|body| &body["trace"]["trace_info"])
+        .find(|info| info["trace_id"] == session_trace.as_str())
+        .expect("the session trace's info");
+    let metadata = &trace_info["trace_metadata"];
+    assert_eq!(metadata["app.version"], "1.2.3");
+    assert_eq!(metadata[mlflow::trace_info::SOURCE_TYPE], "LOCAL");
+    assert_eq!(metadata[mlflow::trace_info::TRACE_SCHEMA_VERSION], "3");
     assert_eq!(trace_info["state"], "OK");
     assert_eq!(
         trace_info["trace_location"]["mlflow_experiment"]["experiment_id"],

@@ -15,8 +15,20 @@
 //!   `midstream-error` → an undecodable chunk after two content chunks; `truncated` → the body
 //!   ends after two content chunks, without `[DONE]`.
 //!
+//! `/responses` (the OpenAI Responses API) answers with the bodies an OpenAI-compatible server
+//! sent when MLflow 3.17.2 traced the same calls in Python (`tests/fixtures/responses_*`, the
+//! model swapped in): usage 14/8/22 (`cached_tokens` 0); with `tools`, one `get_weather`
+//! `function_call` item; `stream: true` → the 11-event SSE stream; models containing
+//! `error-…` / `slow` as above; streams only: `failed` → ends with `response.failed`,
+//! `truncated` → the body ends after the second text delta.
+//!
 //! Token counts: plain chat 12/8/20; tool-call request 45/14/59 and the answer after the tool
 //! 39/8/47 (the seed's numbers); streams 9/6/15.
+//!
+//! `/embeddings` (OpenAI's API; DeepSeek has none): one vector per input of
+//! [`EMBEDDING_DIMENSIONS`] values (or the request's `dimensions`), given by
+//! [`embedding_vector`]; base64 `f32`s with `encoding_format: "base64"`; one prompt token per
+//! word (per token id for token arrays); models containing `error-…` fail as above.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -52,6 +64,16 @@ impl MockDeepSeek {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
             .respond_with(Responder)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/responses"))
+            .respond_with(ResponsesResponder)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/embeddings"))
+            .respond_with(EmbeddingsResponder)
             .mount(&server)
             .await;
         Self { server }
@@ -309,4 +331,150 @@ fn split(text: &str) -> Vec<String> {
         pieces.push(current);
     }
     pieces
+}
+
+/// Values per embedding when the request does not ask for `dimensions`
+/// (`text-embedding-3-small`'s).
+pub const EMBEDDING_DIMENSIONS: usize = 1536;
+
+/// The vector the mock returns for input number `index`, with `dimensions` values.
+pub fn embedding_vector(index: usize, dimensions: usize) -> Vec<f32> {
+    (0..dimensions)
+        .map(|j| ((index * 7 + j * 13) % 101) as f32 / 50.0 - 1.0)
+        .collect()
+}
+
+struct EmbeddingsResponder;
+
+impl Respond for EmbeddingsResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        embeddings(&body)
+    }
+}
+
+fn embeddings(body: &Value) -> ResponseTemplate {
+    let model = body["model"].as_str().unwrap_or("text-embedding-3-small");
+    if model.contains("error-") {
+        return respond_to(body);
+    }
+    // Prompt tokens of each input: a string, strings, a token array or token arrays.
+    let tokens = |text: &Value| match text {
+        Value::String(s) => s.split_whitespace().count().max(1),
+        Value::Array(ids) => ids.len(),
+        _ => 1,
+    };
+    let inputs: Vec<usize> = match &body["input"] {
+        Value::Array(items) if items.iter().all(Value::is_number) => vec![items.len()],
+        Value::Array(items) => items.iter().map(tokens).collect(),
+        other => vec![tokens(other)],
+    };
+    let dimensions = body["dimensions"]
+        .as_u64()
+        .map_or(EMBEDDING_DIMENSIONS, |d| d as usize);
+    let base64 = body["encoding_format"] == json!("base64");
+    let data: Vec<Value> = (0..inputs.len())
+        .map(|index| {
+            let vector = embedding_vector(index, dimensions);
+            let embedding = if base64 {
+                use base64::Engine as _;
+                let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(vector)
+            };
+            json!({ "object": "embedding", "index": index, "embedding": embedding })
+        })
+        .collect();
+    let prompt_tokens: usize = inputs.iter().sum();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": { "prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens },
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// `/responses`: the OpenAI Responses API.
+
+/// The non-streamed body of the research fixture (`req3`).
+const RESPONSES_CREATE: &str = include_str!("../../tests/fixtures/responses_create.json");
+/// The SSE body of the research fixture (`req5`).
+const RESPONSES_STREAM: &str = include_str!("../../tests/fixtures/responses_stream.sse");
+
+struct ResponsesResponder;
+
+impl Respond for ResponsesResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let model = body["model"].as_str().unwrap_or("gpt-4o-mini").to_owned();
+        if model.contains("error-") {
+            return respond_to(&body); // the same API errors as `/chat/completions`
+        }
+        let delay = if model.contains("slow") {
+            Duration::from_secs(3)
+        } else {
+            Duration::ZERO
+        };
+        let template = if body["stream"] == json!(true) {
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_string(responses_sse(&model))
+        } else {
+            ResponseTemplate::new(200).set_body_json(responses_create(&model, &body))
+        };
+        template.set_delay(delay)
+    }
+}
+
+fn responses_create(model: &str, request: &Value) -> Value {
+    let mut response: Value = serde_json::from_str(RESPONSES_CREATE).expect("fixture JSON");
+    response["model"] = json!(model);
+    if let Some(instructions) = request.get("instructions") {
+        response["instructions"] = instructions.clone();
+    }
+    if request["tools"].as_array().is_some_and(|t| !t.is_empty()) {
+        let input = request["input"].to_string();
+        let city = if input.contains("Tokyo") {
+            "Tokyo"
+        } else {
+            "Paris"
+        };
+        response["output"] = json!([{
+            "type": "function_call", "id": "fc_mock_1", "call_id": "call_mock_weather",
+            "name": "get_weather", "arguments": json!({ "location": city }).to_string(),
+            "status": "completed"
+        }]);
+        response["tools"] = request["tools"].clone();
+    }
+    response
+}
+
+fn responses_sse(model: &str) -> String {
+    let events: Vec<String> = RESPONSES_STREAM
+        .replace("gpt-4o-mini", model)
+        .split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut out = String::new();
+    for (i, event) in events.iter().enumerate() {
+        if i == 6 && model.contains("truncated") {
+            return out;
+        }
+        if event.starts_with("event: response.completed") && model.contains("failed") {
+            let data = event.split_once("data: ").map(|(_, d)| d).unwrap_or("{}");
+            let mut failed: Value = serde_json::from_str(data).expect("fixture event JSON");
+            failed["type"] = json!("response.failed");
+            failed["response"]["status"] = json!("failed");
+            failed["response"]["error"] =
+                json!({ "code": "server_error", "message": "The model failed mid-answer." });
+            out.push_str(&format!("event: response.failed\ndata: {failed}\n\n"));
+            continue;
+        }
+        out.push_str(event);
+        out.push_str("\n\n");
+    }
+    out
 }

@@ -1,11 +1,21 @@
-//! Writing attributes and failures onto a `tracing` span through the OpenTelemetry layer.
+//! One traced call's span ([`Call`]): opened with its request attributes, finished exactly once
+//! with the response, the error, or (dropped unfinished) as cancelled; and the helpers that
+//! write attributes and failures through the OpenTelemetry layer.
 
-use opentelemetry::trace::Status;
+use async_openai::error::OpenAIError;
+use opentelemetry::propagation::{Injector, TextMapPropagator};
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::call::operation::{CallInfo, CallSite, CaptureTicket, Operation};
 use crate::record::error::ErrorRecord;
-use crate::vocab::semconv::otel;
+use crate::setup::pipeline::{Scope, Settings};
+use crate::vocab::semconv::{mlflow, otel, tracer};
 
 /// Sets every attribute on a `tracing` span through the OpenTelemetry layer.
 pub(crate) fn set_attributes(span: &tracing::Span, attrs: Vec<KeyValue>) {
@@ -19,4 +29,136 @@ pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
     set_attributes(span, error.attributes());
     span.add_event(otel::EXCEPTION_EVENT, error.event());
     span.set_status(Status::error(error.message.clone()));
+}
+
+/// The request or response as JSON. Via text, so `f32` parameters keep their short form
+/// (`0.1`, not `0.10000000149011612`).
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// One traced call's span, finished exactly once.
+#[derive(Debug)]
+pub(crate) struct Call {
+    span: tracing::Span,
+    scope: Scope,
+    finished: bool,
+}
+
+impl Call {
+    /// Opens the span of an `Op` call as a child of the current span (or as a trace root);
+    /// `None` when no subscriber records it.
+    pub(crate) fn open<Op: Operation>(
+        site: &dyn CallSite,
+        scope: Scope,
+        request: &Op::Request,
+        stream: bool,
+    ) -> Option<Self> {
+        let span = tracing::info_span!(target: crate::TARGET, "llm", otel.name = Op::NAME, otel.kind = "client");
+        if span.is_disabled() {
+            return None;
+        }
+        let json = to_json(request);
+        let settings = scope.settings();
+        let model = json.get("model").and_then(Value::as_str).unwrap_or("");
+        let provider = site.provider(model, settings);
+        let info = CallInfo {
+            settings,
+            provider: &provider,
+            stream,
+        };
+        let mut attrs = Op::request_attributes(&json, &info);
+        if let Some((address, port)) = site.server() {
+            attrs.push(KeyValue::new(otel::SERVER_ADDRESS, address.clone()));
+            if let Some(port) = port {
+                attrs.push(KeyValue::new(otel::SERVER_PORT, i64::from(*port)));
+            }
+        }
+        set_attributes(&span, attrs);
+        Some(Self {
+            span,
+            scope,
+            finished: false,
+        })
+    }
+
+    /// The settings of the pipeline the call belongs to.
+    pub(crate) fn settings(&self) -> &Settings {
+        self.scope.settings()
+    }
+
+    /// The span.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The headers the request carries: `traceparent` (naming this span, as MLflow autolog
+    /// sends it) and the capture ticket's.
+    pub(crate) fn headers(&self, ticket: Option<&CaptureTicket>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let cx = self.span.context();
+        if cx.span().span_context().is_valid() {
+            TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut headers));
+        }
+        if let Some(ticket) = ticket {
+            headers.insert(ticket.header.0.clone(), ticket.header.1.clone());
+        }
+        headers
+    }
+
+    /// Records a success with these response attributes.
+    pub(crate) fn succeed(mut self, attrs: Vec<KeyValue>) {
+        self.finished = true;
+        set_attributes(&self.span, attrs);
+        self.span.set_status(Status::Ok);
+    }
+
+    /// Records a failed call.
+    pub(crate) fn fail(mut self, error: &OpenAIError) {
+        self.finished = true;
+        record_error(&self.span, &ErrorRecord::from_openai(error));
+    }
+
+    /// Records the end of a streamed call: its attributes and the failure, if any.
+    pub(crate) fn finish(mut self, mut attrs: Vec<KeyValue>, failure: Option<&ErrorRecord>) {
+        self.finished = true;
+        if failure.is_some() {
+            attrs.retain(|kv| kv.key.as_str() != mlflow::SPAN_LOG_LEVEL);
+        }
+        set_attributes(&self.span, attrs);
+        match failure {
+            Some(failure) => record_error(&self.span, failure),
+            None => self.span.set_status(Status::Ok),
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // The caller dropped the call's future (select!, timeout) before it finished.
+        record_error(
+            &self.span,
+            &ErrorRecord::cancelled("the call was dropped before it completed"),
+        );
+        self.span.set_attribute(tracer::COMPLETED, false);
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
 }

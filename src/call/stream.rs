@@ -19,44 +19,15 @@ use std::time::{Duration, Instant, SystemTime};
 use async_openai::error::OpenAIError;
 use futures::Stream;
 use opentelemetry::KeyValue;
-use serde::Serialize;
-use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::call::engine::{Call, EventStream, StreamOperation};
+use crate::call::operation::{Aggregate, EventStream, StreamOperation};
 use crate::call::sink::BodySink;
+use crate::call::span::Call;
 use crate::record::error::ErrorRecord;
 use crate::setup::pipeline::Settings;
 use crate::vocab::json::capped_str;
 use crate::vocab::semconv::{gen_ai, mlflow, tracer};
-
-/// Rebuilds one operation's response from its stream: the only stream code an operation
-/// writes.
-pub(crate) trait Aggregate: Default + Send + 'static {
-    /// What the caller's stream yields.
-    type Event: Serialize;
-
-    /// One raw SSE event's data (its JSON text), `elapsed` after the call started: what only
-    /// the raw text has (fields async-openai's typed events drop).
-    fn on_raw(&mut self, data: &str, elapsed: Duration);
-
-    /// One typed event as the caller receives it.
-    fn on_event(&mut self, event: &Self::Event, elapsed: Duration);
-
-    /// Whether the caller must not see `event`: it exists only because the tracer asked for
-    /// it ([`StreamOperation::inject`]).
-    fn hidden(event: &Self::Event) -> bool;
-
-    /// Whether the stream ended as the protocol says it should (`saw_done`: a `data: [DONE]`
-    /// arrived).
-    fn complete(&self, saw_done: bool) -> bool;
-
-    /// The response rebuilt from the stream, if any event arrived.
-    fn output(&self) -> Option<Value>;
-
-    /// Facts only the stream has (time to first content, usage source, ...).
-    fn attributes(&self) -> Vec<KeyValue>;
-}
 
 /// One kept chunk event: when, which, and its JSON text.
 type ChunkEvent = (SystemTime, usize, String);
@@ -335,6 +306,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
         }
         let output = state.has_events().then(|| state.agg.output()).flatten();
         let cut_off = state.cut_off();
+        let reported = state.agg.failure();
         drop(state);
 
         let failure = match end {
@@ -342,7 +314,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
                 "the stream was dropped after {} chunks, before it ended",
                 self.consumed
             ))),
-            End::Finished => self.error.take().or_else(|| {
+            End::Finished => self.error.take().or(reported).or_else(|| {
                 cut_off.then(|| ErrorRecord {
                     error_type: "IncompleteStream".into(),
                     message: "the response stream ended before its last event".into(),

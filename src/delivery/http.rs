@@ -5,6 +5,7 @@
 //! success), which is what outcome accounting, clear warnings, retries and the split on 413
 //! need; opentelemetry-otlp's exporter folds all of that into one opaque error string.
 
+use std::collections::BTreeMap;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, SystemTime};
 
@@ -20,6 +21,7 @@ use prost::Message as _;
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
 use super::worker::{Sent, Sink};
+use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
 use crate::setup::config::Experiment;
 use crate::vocab::redact::redact_url_str;
@@ -43,6 +45,15 @@ pub(crate) struct MlflowRoute {
     pub(crate) unusable: Option<String>,
 }
 
+/// What the sink needs to describe each finished trace to MLflow.
+#[derive(Debug, Default)]
+struct TraceInfoState {
+    /// Program, user and git metadata, resolved once on the export worker.
+    process: Option<ProcessMetadata>,
+    /// Sizes of the spans already loaded for traces whose root has not come yet.
+    tally: SpanTally,
+}
+
 /// OTLP/HTTP to one endpoint.
 #[derive(Debug)]
 pub(crate) struct HttpSink {
@@ -51,6 +62,7 @@ pub(crate) struct HttpSink {
     mlflow: Option<MlflowRoute>,
     resource: ResourceAttributesWithSchema,
     client: Option<reqwest::blocking::Client>,
+    trace_info: TraceInfoState,
 }
 
 /// A batch ready to send: the request, and the MLflow trace metadata of its root spans.
@@ -78,6 +90,7 @@ impl HttpSink {
             mlflow,
             resource: (&Resource::builder_empty().build()).into(),
             client: None,
+            trace_info: TraceInfoState::default(),
         }
     }
 
@@ -167,17 +180,9 @@ impl HttpSink {
     }
 }
 
-/// Removes the metadata carried on a root span and describes the trace for StartTraceV3.
-fn take_metadata(span: &mut SpanData) -> Option<TraceInfoUpdate> {
-    if span.parent_span_id != SpanId::INVALID
-        || !span
-            .attributes
-            .iter()
-            .any(|kv| kv.key.as_str().starts_with(tracer::TRACE_METADATA_PREFIX))
-    {
-        return None;
-    }
-    let mut metadata = std::collections::BTreeMap::new();
+/// Removes the user metadata ([`crate::set_trace_metadata`]) carried on a root span.
+fn take_user_metadata(span: &mut SpanData) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::new();
     span.attributes.retain(|kv| {
         match kv.key.as_str().strip_prefix(tracer::TRACE_METADATA_PREFIX) {
             Some(key) => {
@@ -187,13 +192,40 @@ fn take_metadata(span: &mut SpanData) -> Option<TraceInfoUpdate> {
             None => true,
         }
     });
-    Some(TraceInfoUpdate {
-        trace_id: span.span_context.trace_id().to_string(),
-        start: span.start_time,
-        end: span.end_time,
-        failed: matches!(span.status, Status::Error { .. }),
-        metadata,
-    })
+    metadata
+}
+
+impl TraceInfoState {
+    /// Describes every trace whose root span is in `spans` for StartTraceV3 (removing the
+    /// user metadata from the roots), and remembers the other spans for their roots to come.
+    fn describe(&mut self, spans: &mut [SpanData], experiment_id: &str) -> Vec<TraceInfoUpdate> {
+        let process = self.process.get_or_insert_with(ProcessMetadata::resolve);
+        let mut roots = Vec::new();
+        for (index, span) in spans.iter_mut().enumerate() {
+            if span.parent_span_id == SpanId::INVALID {
+                let user = take_user_metadata(span);
+                roots.push((index, user, metadata::span_size(span)));
+            } else {
+                self.tally
+                    .add(metadata::trace_key(span), metadata::span_size(span));
+            }
+        }
+        roots
+            .into_iter()
+            .map(|(index, user, size)| {
+                let root = &spans[index];
+                let mut sizes = self.tally.take(metadata::trace_key(root));
+                sizes.push(size);
+                TraceInfoUpdate {
+                    trace_id: root.span_context.trace_id().to_string(),
+                    start: root.start_time,
+                    end: root.end_time,
+                    failed: matches!(root.status, Status::Error { .. }),
+                    metadata: metadata::trace_metadata(process, root, &sizes, experiment_id, user),
+                }
+            })
+            .collect()
+    }
 }
 
 impl Sink for HttpSink {
@@ -258,10 +290,12 @@ impl Sink for HttpSink {
     }
 
     fn load(&mut self, mut spans: Vec<SpanData>) -> HttpBatch {
-        let metadata = if self.mlflow.is_some() {
-            spans.iter_mut().filter_map(take_metadata).collect()
-        } else {
-            Vec::new()
+        let metadata = match &self.mlflow {
+            Some(route) => {
+                let experiment_id = route.experiment_id.as_deref().unwrap_or_default();
+                self.trace_info.describe(&mut spans, experiment_id)
+            }
+            None => Vec::new(),
         };
         HttpBatch {
             request: otlp::request(spans, &self.resource),
@@ -376,4 +410,85 @@ fn probe(endpoint: &str, timeout: Duration) -> Result<(), Failure> {
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::semconv::mlflow::trace_info as key;
+    use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    fn span(trace: u128, id: u64, parent: u64, attributes: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(trace),
+                SpanId::from(id),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "span".into(),
+            start_time: SystemTime::UNIX_EPOCH,
+            end_time: SystemTime::UNIX_EPOCH + Duration::from_millis(5),
+            attributes,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Ok,
+            instrumentation_scope: Default::default(),
+        }
+    }
+
+    fn num_spans(update: &TraceInfoUpdate) -> serde_json::Value {
+        let stats: serde_json::Value =
+            serde_json::from_str(&update.metadata[key::TRACE_SIZE_STATS]).unwrap();
+        stats["num_spans"].clone()
+    }
+
+    #[test]
+    fn every_root_gets_metadata_with_spans_of_earlier_batches() {
+        let mut state = TraceInfoState::default();
+        // Batch 1: two children of trace 1, one of trace 2; no root yet.
+        let mut first = vec![
+            span(1, 2, 1, vec![]),
+            span(1, 3, 2, vec![]),
+            span(2, 5, 4, vec![]),
+        ];
+        assert!(state.describe(&mut first, "1").is_empty());
+        // Batch 2: trace 1's root (with user metadata), and trace 3 with its only span.
+        let prefix = tracer::TRACE_METADATA_PREFIX;
+        let mut second = vec![
+            span(
+                1,
+                1,
+                0,
+                vec![
+                    KeyValue::new(format!("{prefix}app.version"), "1.2.3"),
+                    KeyValue::new(format!("{prefix}{}", key::SOURCE_TYPE), "CUSTOM"),
+                ],
+            ),
+            span(3, 9, 0, vec![]),
+        ];
+        let updates = state.describe(&mut second, "1");
+        assert_eq!(updates.len(), 2);
+        assert_eq!(updates[0].trace_id, format!("{:032x}", 1));
+        assert_eq!(num_spans(&updates[0]), 3);
+        assert_eq!(updates[0].metadata["app.version"], "1.2.3");
+        assert_eq!(updates[0].metadata[key::SOURCE_TYPE], "CUSTOM", "user wins");
+        assert_eq!(updates[0].metadata[key::TRACE_SCHEMA_VERSION], "3");
+        assert!(
+            second[0].attributes.is_empty(),
+            "user metadata is not exported"
+        );
+        assert_eq!(num_spans(&updates[1]), 1);
+        assert_eq!(updates[1].metadata[key::SOURCE_TYPE], "LOCAL");
+        assert_eq!(updates[1].metadata[key::TRACE_INPUTS], "");
+        // Trace 1 is forgotten, trace 2 still waits for its root.
+        assert_eq!(state.tally.len(), 1);
+    }
 }

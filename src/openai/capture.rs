@@ -24,7 +24,7 @@ use http_body::{Body as HttpBody, Frame};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Response;
 
-use crate::call::engine::CaptureTicket;
+use crate::call::operation::CaptureTicket;
 use crate::call::sink::BodySink;
 
 /// Request header naming the sink of a traced call; removed before the request is sent.

@@ -10,7 +10,8 @@ use async_openai::types::chat::{
 use opentelemetry::KeyValue;
 use serde_json::Value;
 
-use crate::call::engine::{self, CallInfo, Operation, StreamOperation};
+use crate::call::engine;
+use crate::call::operation::{CallInfo, Operation, StreamOperation};
 use crate::openai::client::TracedClient;
 use crate::openai::stream::chat::ChatAggregate;
 use crate::record::chat as record;
@@ -84,6 +85,13 @@ impl<C: Config> Clone for TracedChat<'_, C> {
 }
 
 impl<C: Config> Copy for TracedChat<'_, C> {}
+
+impl<C: Config> TracedClient<C> {
+    /// Traced chat completions.
+    pub fn chat(&self) -> TracedChat<'_, C> {
+        TracedChat::new(self)
+    }
+}
 
 impl<'c, C: Config> TracedChat<'c, C> {
     pub(crate) fn new(client: &'c TracedClient<C>) -> Self {

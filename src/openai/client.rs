@@ -7,10 +7,9 @@ use async_openai::error::OpenAIError;
 use async_openai::middleware::{retry::OpenAIRetryLayer, HttpRequestFactory, ReqwestService};
 use async_openai::Client;
 
-use crate::call::engine::{CallSite, CaptureTicket};
+use crate::call::operation::{CallSite, CaptureTicket};
 use crate::call::sink::BodySink;
 use crate::openai::capture::CaptureLayer;
-use crate::openai::chat::TracedChat;
 use crate::openai::provider;
 use crate::setup::pipeline::Settings;
 
@@ -146,11 +145,6 @@ impl<C: Config> TracedClient<C> {
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.meta).provider_override = Some(provider.into());
         self
-    }
-
-    /// Traced chat completions.
-    pub fn chat(&self) -> TracedChat<'_, C> {
-        TracedChat::new(self)
     }
 
     /// The wrapped client, for calls you do not want traced.

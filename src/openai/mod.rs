@@ -4,5 +4,7 @@
 pub(crate) mod capture;
 pub(crate) mod chat;
 pub(crate) mod client;
+pub(crate) mod embeddings;
 pub(crate) mod provider;
+pub(crate) mod responses;
 pub(crate) mod stream;

@@ -8,6 +8,7 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
+use crate::record::bare_value;
 use crate::record::usage::Usage;
 use crate::vocab::json::{capped_json, capped_str};
 use crate::vocab::semconv::{deepseek, gen_ai, mlflow, openai};
@@ -93,22 +94,6 @@ pub(crate) fn request_attributes(
         attrs.push(KeyValue::new(openai::REQUEST_SERVICE_TIER, tier.to_owned()));
     }
     attrs
-}
-
-/// A request parameter as autolog records it: strings and numbers typed, structures as JSON.
-fn bare_value(value: &Value, max_bytes: usize) -> Option<OtelValue> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(b) => OtelValue::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => OtelValue::I64(i),
-            None => OtelValue::F64(n.as_f64()?),
-        },
-        Value::String(s) => OtelValue::String(capped_str(s, max_bytes).into()),
-        Value::Array(_) | Value::Object(_) => {
-            OtelValue::String(capped_json(value, max_bytes).into())
-        }
-    })
 }
 
 /// `"x"` or `["x", "y"]` as a string array.

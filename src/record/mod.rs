@@ -5,12 +5,16 @@
 //! next to them.
 
 use opentelemetry::KeyValue;
+use serde_json::Value;
 
+use crate::vocab::json::{capped_json, capped_str};
 use crate::vocab::semconv::gen_ai;
 use crate::vocab::span_type::SpanType;
 
 pub(crate) mod chat;
+pub(crate) mod embeddings;
 pub(crate) mod error;
+pub(crate) mod responses;
 pub(crate) mod usage;
 
 /// GenAI attributes of a user span of type `span_type` named `name`, so backends reading only
@@ -30,6 +34,22 @@ pub(crate) fn genai_span_kind(span_type: &SpanType, name: &str) -> Vec<KeyValue>
         attrs.push(KeyValue::new(key, name.to_owned()));
     }
     attrs
+}
+
+/// A request parameter as autolog records it: strings and numbers typed, structures as JSON.
+pub(crate) fn bare_value(value: &Value, max_bytes: usize) -> Option<opentelemetry::Value> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => opentelemetry::Value::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => opentelemetry::Value::I64(i),
+            None => opentelemetry::Value::F64(n.as_f64()?),
+        },
+        Value::String(s) => opentelemetry::Value::String(capped_str(s, max_bytes).into()),
+        Value::Array(_) | Value::Object(_) => {
+            opentelemetry::Value::String(capped_json(value, max_bytes).into())
+        }
+    })
 }
 
 /// The value of `key` in `attrs` (for the unit tests of every mapping).

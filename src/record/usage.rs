@@ -46,6 +46,35 @@ impl Usage {
         })
     }
 
+    /// Reads a Responses API `usage` object (`input_tokens`, `output_tokens`, `total_tokens`,
+    /// `input_tokens_details.cached_tokens`, `output_tokens_details.reasoning_tokens`), from
+    /// the raw JSON: async-openai's typed `ResponseUsage` requires the detail objects, which
+    /// OpenAI-compatible servers often omit. `None` when it has no token counts.
+    pub(crate) fn from_responses_json(usage: &Value) -> Option<Self> {
+        let count = |key: &str| usage.get(key).and_then(Value::as_u64);
+        let nested = |outer: &str, key: &str| {
+            usage
+                .get(outer)
+                .and_then(|o| o.get(key))
+                .and_then(Value::as_u64)
+        };
+        let input = count("input_tokens");
+        let output = count("output_tokens");
+        if input.is_none() && output.is_none() {
+            return None;
+        }
+        let (input, output) = (input.unwrap_or(0), output.unwrap_or(0));
+        Some(Self {
+            input,
+            output,
+            total: count("total_tokens").unwrap_or(input + output),
+            cache_read: nested("input_tokens_details", "cached_tokens"),
+            reasoning: nested("output_tokens_details", "reasoning_tokens"),
+            deepseek_cache_hit: None,
+            deepseek_cache_miss: None,
+        })
+    }
+
     /// The `mlflow.chat.tokenUsage` JSON (always with `total_tokens`, which MLflow needs).
     pub(crate) fn mlflow_json(&self) -> String {
         use mlflow::usage::{CACHE_READ_INPUT_TOKENS, INPUT_TOKENS, OUTPUT_TOKENS, TOTAL_TOKENS};

@@ -468,6 +468,18 @@ impl Config {
     }
 }
 
+/// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
+pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
+    !matches!(
+        value
+            .as_deref()
+            .map(str::trim)
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("false" | "0" | "off" | "no")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -632,16 +644,4 @@ mod tests {
         let config = vars(&[("MLFLOW_TRACKING_URI", "http://h")]).with_console();
         assert_eq!(config.destination(), Destination::Console);
     }
-}
-
-/// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
-pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
-    !matches!(
-        value
-            .as_deref()
-            .map(str::trim)
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("false" | "0" | "off" | "no")
-    )
 }

@@ -211,7 +211,7 @@ impl Scope {
     }
 }
 
-/// The layer that makes a [`Pipeline`] reachable from code running under its subscriber. It
+/// The layer that makes a pipeline (settings, switch, trace-level data) reachable from code running under its subscriber. It
 /// records nothing itself; [`crate::layer`] returns it inside [`crate::OtelLayer`].
 #[derive(Debug, Clone)]
 pub struct PipelineLayer(pub(crate) Arc<Pipeline>);

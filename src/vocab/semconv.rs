@@ -72,6 +72,72 @@ pub mod mlflow {
         /// Trace metadata key holding the user id.
         pub const USER: &str = "mlflow.trace.user";
     }
+
+    /// Trace metadata keys the client computes and sends with StartTraceV3
+    /// (`POST /api/3.0/mlflow/traces`) after the root span, as MLflow's Python client does;
+    /// the server derives none of them from spans.
+    pub mod trace_info {
+        /// Version of MLflow's trace schema; always [`TRACE_SCHEMA_VERSION_VALUE`].
+        pub const TRACE_SCHEMA_VERSION: &str = "mlflow.trace_schema.version";
+        /// Value of [`TRACE_SCHEMA_VERSION`] (MLflow's `TRACE_SCHEMA_VERSION`).
+        pub const TRACE_SCHEMA_VERSION_VALUE: &str = "3";
+        /// The program that made the trace, as invoked (`argv[0]`, like Python's `sys.argv[0]`);
+        /// the UI's Source column shows its basename. Example: `target/debug/examples/basic`.
+        pub const SOURCE_NAME: &str = "mlflow.source.name";
+        /// [`SOURCE_NAME`] when the program path is unknown (Python's value for an empty argv).
+        pub const SOURCE_NAME_UNKNOWN: &str = "<console>";
+        /// Kind of source; the UI shows nothing in the Source column without it.
+        /// Always [`SOURCE_TYPE_LOCAL`] for this crate.
+        pub const SOURCE_TYPE: &str = "mlflow.source.type";
+        /// Value of [`SOURCE_TYPE`] for a program run locally (MLflow's `SourceType.LOCAL`).
+        pub const SOURCE_TYPE_LOCAL: &str = "LOCAL";
+        /// Git commit (40 hex digits) of the repository containing the working directory;
+        /// empty when there is none.
+        pub const SOURCE_GIT_COMMIT: &str = "mlflow.source.git.commit";
+        /// Current branch of that repository; empty when HEAD is detached or there is no repo.
+        pub const SOURCE_GIT_BRANCH: &str = "mlflow.source.git.branch";
+        /// URL of the repository's first remote, credentials removed; empty when there is none.
+        /// Example: `https://github.com/org/app.git`.
+        pub const SOURCE_GIT_REPO_URL: &str = "mlflow.source.git.repoURL";
+        /// Who ran the program: `MLFLOW_TRACKING_USERNAME`, else the login name
+        /// (`LOGNAME`, `USER`, `LNAME`, `USERNAME`), else [`USER_UNKNOWN`]. Example: `alice`.
+        pub const USER: &str = "mlflow.user";
+        /// [`USER`] when no user name is found.
+        pub const USER_UNKNOWN: &str = "unknown";
+        /// The root span's [`super::SPAN_INPUTS`], cut to [`MAX_CHARS`] characters
+        /// (empty when absent). Example: `{"model":"deepseek-chat","messages":[...]}`.
+        pub const TRACE_INPUTS: &str = "mlflow.traceInputs";
+        /// The root span's [`super::SPAN_OUTPUTS`], cut like [`TRACE_INPUTS`].
+        pub const TRACE_OUTPUTS: &str = "mlflow.traceOutputs";
+        /// Estimated size of the whole trace in bytes, as a decimal string (MLflow's deprecated
+        /// duplicate of `total_size_bytes` in [`TRACE_SIZE_STATS`]). Example: `3190`.
+        pub const TRACE_SIZE_BYTES: &str = "mlflow.trace.sizeBytes";
+        /// JSON size statistics of the trace; `num_spans` is the exact span count, which the
+        /// UI's trace view polls for. Example: `{"total_size_bytes": 3190, "num_spans": 1,
+        /// "max": 1838, "p25": 1838, "p50": 1838, "p75": 1838}`.
+        pub const TRACE_SIZE_STATS: &str = "mlflow.trace.sizeStats";
+        /// Longest [`TRACE_INPUTS`] / [`TRACE_OUTPUTS`] value in characters (MLflow's
+        /// `MAX_CHARS_IN_TRACE_INFO_METADATA`); longer ones end with [`TRUNCATION_SUFFIX`].
+        pub const MAX_CHARS: usize = 250;
+        /// End of a value cut to [`MAX_CHARS`] (MLflow's `TRUNCATION_SUFFIX`).
+        pub const TRUNCATION_SUFFIX: &str = "...";
+
+        /// Keys inside the [`TRACE_SIZE_STATS`] JSON object, in MLflow's order.
+        pub mod size_stats {
+            /// Estimated size of the whole trace in bytes.
+            pub const TOTAL_SIZE_BYTES: &str = "total_size_bytes";
+            /// Number of spans of the trace.
+            pub const NUM_SPANS: &str = "num_spans";
+            /// Size of the largest span in bytes.
+            pub const MAX: &str = "max";
+            /// 25th percentile of the span sizes in bytes.
+            pub const P25: &str = "p25";
+            /// Median span size in bytes.
+            pub const P50: &str = "p50";
+            /// 75th percentile of the span sizes in bytes.
+            pub const P75: &str = "p75";
+        }
+    }
 }
 
 /// OpenTelemetry GenAI semantic conventions (client inference spans).
@@ -100,6 +166,10 @@ pub mod gen_ai {
     pub const REQUEST_CHOICE_COUNT: &str = "gen_ai.request.choice.count";
     /// Whether the call streams (bool).
     pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
+    /// Encoding formats requested of an embeddings call (string array). Example: `["base64"]`.
+    pub const REQUEST_ENCODING_FORMATS: &str = "gen_ai.request.encoding_formats";
+    /// Dimensions requested of each embedding (int). Example: `1536`.
+    pub const EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
     /// Requested output type: `text` or `json`.
     pub const OUTPUT_TYPE: &str = "gen_ai.output.type";
     /// Response id. Example: `chatcmpl-123`.
@@ -123,6 +193,9 @@ pub mod gen_ai {
     pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
     /// Output messages in the GenAI `parts` JSON shape, with `finish_reason` (opt-in content).
     pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// System instructions given apart from the messages (Responses `instructions`), as a
+    /// JSON array of `{"type":"text","content":...}` parts (opt-in content).
+    pub const SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
     /// Tool name on a tool-execution span. Example: `get_weather`.
     pub const TOOL_NAME: &str = "gen_ai.tool.name";
     /// Agent name on an agent span. Example: `run_tool_agent`.
@@ -151,6 +224,10 @@ pub mod openai {
     pub const RESPONSE_SERVICE_TIER: &str = "openai.response.service_tier";
     /// System fingerprint of the response.
     pub const RESPONSE_SYSTEM_FINGERPRINT: &str = "openai.response.system_fingerprint";
+    /// Which OpenAI API the call used: [`API_TYPE_RESPONSES`] for the Responses API.
+    pub const API_TYPE: &str = "openai.api.type";
+    /// Value of [`API_TYPE`] for the Responses API (`/responses`).
+    pub const API_TYPE_RESPONSES: &str = "responses";
 }
 
 /// DeepSeek fields that async-openai's typed structs drop; read from the raw JSON.

@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::call::stream::Aggregate;
+use crate::call::operation::Aggregate;
 use crate::vocab::semconv::tracer;
 
 // ---------------------------------------------------------------------------------------
