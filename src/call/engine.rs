@@ -27,7 +27,7 @@ use tracing::Instrument;
 
 use crate::call::operation::{CallSite, EventStream, Operation, StreamOperation};
 use crate::call::sink::BodyBuffer;
-use crate::call::span::{to_json, Call};
+use crate::call::span::{response_attributes, to_json, Call};
 use crate::call::stream::{StreamSink, TracedStream};
 use crate::setup::pipeline::Scope;
 
@@ -56,7 +56,7 @@ where
     match &result {
         Ok(response) => {
             let json = body.json().unwrap_or_else(|| to_json(response));
-            let attrs = Op::response_attributes(&json, call.settings());
+            let attrs = response_attributes::<Op>(&json, call.settings());
             call.succeed(attrs);
         }
         Err(error) => call.fail(error),

@@ -63,6 +63,18 @@ pub(crate) trait Operation {
 
     /// Attributes of a successful call, from the response as JSON (the raw body when captured).
     fn response_attributes(response: &Value, settings: &Settings) -> Vec<KeyValue>;
+
+    /// The request's content in the GenAI conventions (`gen_ai.input.messages`, ...). The
+    /// engine records it only when the pipeline captures GenAI content. Default: none.
+    fn input_messages(_request: &Value, _max_bytes: usize) -> Vec<KeyValue> {
+        Vec::new()
+    }
+
+    /// The response's content in the GenAI conventions (`gen_ai.output.messages`), recorded
+    /// like [`Operation::input_messages`]. Default: none.
+    fn output_messages(_response: &Value, _max_bytes: usize) -> Vec<KeyValue> {
+        Vec::new()
+    }
 }
 
 /// A streamed kind of traced call.

@@ -31,6 +31,19 @@ pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
     span.set_status(Status::error(error.message.clone()));
 }
 
+/// What a successful `Op` call records: the response attributes, plus its GenAI content when
+/// the pipeline captures it.
+pub(crate) fn response_attributes<Op: Operation>(
+    response: &Value,
+    settings: &Settings,
+) -> Vec<KeyValue> {
+    let mut attrs = Op::response_attributes(response, settings);
+    if settings.genai_content {
+        attrs.extend(Op::output_messages(response, settings.max_attribute_bytes));
+    }
+    attrs
+}
+
 /// The request or response as JSON. Via text, so `f32` parameters keep their short form
 /// (`0.1`, not `0.10000000149011612`).
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
@@ -71,6 +84,9 @@ impl Call {
             stream,
         };
         let mut attrs = Op::request_attributes(&json, &info);
+        if settings.genai_content {
+            attrs.extend(Op::input_messages(&json, settings.max_attribute_bytes));
+        }
         if let Some((address, port)) = site.server() {
             attrs.push(KeyValue::new(otel::SERVER_ADDRESS, address.clone()));
             if let Some(port) = port {

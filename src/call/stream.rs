@@ -23,7 +23,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::call::operation::{Aggregate, EventStream, StreamOperation};
 use crate::call::sink::BodySink;
-use crate::call::span::Call;
+use crate::call::span::{response_attributes, Call};
 use crate::record::error::ErrorRecord;
 use crate::setup::pipeline::Settings;
 use crate::vocab::json::capped_str;
@@ -324,7 +324,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
         };
         attrs.push(KeyValue::new(tracer::COMPLETED, failure.is_none()));
         let mut all = output
-            .map(|output| Op::response_attributes(&output, &settings))
+            .map(|output| response_attributes::<Op>(&output, &settings))
             .unwrap_or_default();
         all.extend(attrs);
         call.finish(all, failure.as_ref());

@@ -27,20 +27,23 @@ impl Operation for ResponsesCall {
 
     fn request_attributes(request: &Value, info: &CallInfo<'_>) -> Vec<KeyValue> {
         let max = info.settings.max_attribute_bytes;
-        let mut attrs = record::request_attributes(request, info.provider, info.stream, max);
-        if info.settings.genai_content {
-            attrs.extend(record::genai_input_messages(request, max));
-        }
-        attrs
+        record::request_attributes(request, info.provider, info.stream, max)
     }
 
     fn response_attributes(response: &Value, settings: &Settings) -> Vec<KeyValue> {
-        let max = settings.max_attribute_bytes;
-        let mut attrs = record::response_attributes(response, max);
-        if settings.genai_content {
-            attrs.extend(record::genai_output_messages(response, max));
-        }
-        attrs
+        record::response_attributes(response, settings.max_attribute_bytes)
+    }
+
+    fn input_messages(request: &Value, max_bytes: usize) -> Vec<KeyValue> {
+        record::genai_input_messages(request, max_bytes)
+            .into_iter()
+            .collect()
+    }
+
+    fn output_messages(response: &Value, max_bytes: usize) -> Vec<KeyValue> {
+        record::genai_output_messages(response, max_bytes)
+            .into_iter()
+            .collect()
     }
 }
 
