@@ -18,32 +18,41 @@ pub(crate) struct Usage {
     pub(crate) deepseek_cache_miss: Option<u64>,
 }
 
+/// Where one API's `usage` object keeps each count.
+struct UsageKeys {
+    input: &'static str,
+    output: &'static str,
+    cached: (&'static str, &'static str),
+    reasoning: (&'static str, &'static str),
+}
+
+/// Chat completions (and embeddings, which have only `prompt_tokens`).
+const CHAT_KEYS: UsageKeys = UsageKeys {
+    input: "prompt_tokens",
+    output: "completion_tokens",
+    cached: ("prompt_tokens_details", "cached_tokens"),
+    reasoning: ("completion_tokens_details", "reasoning_tokens"),
+};
+
+/// The Responses API.
+const RESPONSES_KEYS: UsageKeys = UsageKeys {
+    input: "input_tokens",
+    output: "output_tokens",
+    cached: ("input_tokens_details", "cached_tokens"),
+    reasoning: ("output_tokens_details", "reasoning_tokens"),
+};
+
 impl Usage {
-    /// Reads a `usage` object; `None` when it is absent or has no token counts.
+    /// Reads a chat completion `usage` object; `None` when it is absent or has no token
+    /// counts. DeepSeek's `prompt_cache_hit_tokens` stands in for a missing
+    /// `prompt_tokens_details.cached_tokens`.
     pub(crate) fn from_json(usage: &Value) -> Option<Self> {
+        let mut read = Self::read(usage, &CHAT_KEYS)?;
         let count = |key: &str| usage.get(key).and_then(Value::as_u64);
-        let nested = |outer: &str, key: &str| {
-            usage
-                .get(outer)
-                .and_then(|o| o.get(key))
-                .and_then(Value::as_u64)
-        };
-        let input = count("prompt_tokens");
-        let output = count("completion_tokens");
-        if input.is_none() && output.is_none() {
-            return None;
-        }
-        let (input, output) = (input.unwrap_or(0), output.unwrap_or(0));
-        let deepseek_cache_hit = count("prompt_cache_hit_tokens");
-        Some(Self {
-            input,
-            output,
-            total: count("total_tokens").unwrap_or(input + output),
-            cache_read: nested("prompt_tokens_details", "cached_tokens").or(deepseek_cache_hit),
-            reasoning: nested("completion_tokens_details", "reasoning_tokens"),
-            deepseek_cache_hit,
-            deepseek_cache_miss: count("prompt_cache_miss_tokens"),
-        })
+        read.deepseek_cache_hit = count("prompt_cache_hit_tokens");
+        read.deepseek_cache_miss = count("prompt_cache_miss_tokens");
+        read.cache_read = read.cache_read.or(read.deepseek_cache_hit);
+        Some(read)
     }
 
     /// Reads a Responses API `usage` object (`input_tokens`, `output_tokens`, `total_tokens`,
@@ -51,15 +60,20 @@ impl Usage {
     /// the raw JSON: async-openai's typed `ResponseUsage` requires the detail objects, which
     /// OpenAI-compatible servers often omit. `None` when it has no token counts.
     pub(crate) fn from_responses_json(usage: &Value) -> Option<Self> {
+        Self::read(usage, &RESPONSES_KEYS)
+    }
+
+    /// The counts named by `keys`; the total computed when absent.
+    fn read(usage: &Value, keys: &UsageKeys) -> Option<Self> {
         let count = |key: &str| usage.get(key).and_then(Value::as_u64);
-        let nested = |outer: &str, key: &str| {
+        let nested = |(outer, key): (&str, &str)| {
             usage
                 .get(outer)
                 .and_then(|o| o.get(key))
                 .and_then(Value::as_u64)
         };
-        let input = count("input_tokens");
-        let output = count("output_tokens");
+        let input = count(keys.input);
+        let output = count(keys.output);
         if input.is_none() && output.is_none() {
             return None;
         }
@@ -68,8 +82,8 @@ impl Usage {
             input,
             output,
             total: count("total_tokens").unwrap_or(input + output),
-            cache_read: nested("input_tokens_details", "cached_tokens"),
-            reasoning: nested("output_tokens_details", "reasoning_tokens"),
+            cache_read: nested(keys.cached),
+            reasoning: nested(keys.reasoning),
             deepseek_cache_hit: None,
             deepseek_cache_miss: None,
         })
