@@ -29,6 +29,33 @@ use crate::setup::pipeline::Settings;
 use crate::vocab::json::capped_str;
 use crate::vocab::semconv::{gen_ai, mlflow, tracer};
 
+/// The facts an aggregate reports about a model's stream: whether the provider sent usage
+/// (`mlflow_tracing.usage.source`) and the latencies to the first content, reasoning and
+/// tool call.
+pub(crate) fn stream_facts(
+    has_usage: bool,
+    first_content: Option<Duration>,
+    first_reasoning: Option<Duration>,
+    first_tool_call: Option<Duration>,
+) -> Vec<KeyValue> {
+    let source = if has_usage {
+        tracer::USAGE_SOURCE_PROVIDER
+    } else {
+        tracer::USAGE_SOURCE_ABSENT
+    };
+    let mut attrs = vec![KeyValue::new(tracer::USAGE_SOURCE, source)];
+    for (key, value) in [
+        (tracer::TIME_TO_FIRST_CONTENT, first_content),
+        (tracer::TIME_TO_FIRST_REASONING, first_reasoning),
+        (tracer::TIME_TO_FIRST_TOOL_CALL, first_tool_call),
+    ] {
+        if let Some(d) = value {
+            attrs.push(KeyValue::new(key, d.as_secs_f64()));
+        }
+    }
+    attrs
+}
+
 /// One kept chunk event: when, which, and its JSON text.
 type ChunkEvent = (SystemTime, usize, String);
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::call::operation::Aggregate;
-use crate::vocab::semconv::tracer;
+use crate::call::stream::stream_facts;
 
 // ---------------------------------------------------------------------------------------
 // What only the raw chunk text has: DeepSeek's `reasoning_content` deltas and usage extras.
@@ -228,22 +228,12 @@ impl Aggregate for ChatAggregate {
     /// Latencies to the first content, reasoning and tool call; where usage came from.
     fn attributes(&self) -> Vec<KeyValue> {
         let has_usage = self.raw_usage.is_some() || self.typed_usage.is_some();
-        let source = if has_usage {
-            tracer::USAGE_SOURCE_PROVIDER
-        } else {
-            tracer::USAGE_SOURCE_ABSENT
-        };
-        let mut attrs = vec![KeyValue::new(tracer::USAGE_SOURCE, source)];
-        for (key, value) in [
-            (tracer::TIME_TO_FIRST_CONTENT, self.first_content),
-            (tracer::TIME_TO_FIRST_REASONING, self.first_reasoning),
-            (tracer::TIME_TO_FIRST_TOOL_CALL, self.first_tool_call),
-        ] {
-            if let Some(d) = value {
-                attrs.push(KeyValue::new(key, d.as_secs_f64()));
-            }
-        }
-        attrs
+        stream_facts(
+            has_usage,
+            self.first_content,
+            self.first_reasoning,
+            self.first_tool_call,
+        )
     }
 }
 
@@ -308,6 +298,7 @@ impl ChatAggregate {
 mod tests {
     use super::*;
     use crate::call::stream::StreamState;
+    use crate::vocab::semconv::tracer;
     use std::time::Instant;
 
     type State = StreamState<ChatAggregate>;

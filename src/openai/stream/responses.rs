@@ -15,8 +15,8 @@ use opentelemetry::KeyValue;
 use serde_json::{json, Value};
 
 use crate::call::operation::Aggregate;
+use crate::call::stream::stream_facts;
 use crate::record::error::ErrorRecord;
-use crate::vocab::semconv::tracer;
 
 /// One output item: as added, then as done.
 #[derive(Debug, Default)]
@@ -247,22 +247,12 @@ impl Aggregate for ResponsesAggregate {
             .as_ref()
             .and_then(|r| r.get("usage"))
             .is_some_and(Value::is_object);
-        let source = if has_usage {
-            tracer::USAGE_SOURCE_PROVIDER
-        } else {
-            tracer::USAGE_SOURCE_ABSENT
-        };
-        let mut attrs = vec![KeyValue::new(tracer::USAGE_SOURCE, source)];
-        for (key, value) in [
-            (tracer::TIME_TO_FIRST_CONTENT, active.first_text),
-            (tracer::TIME_TO_FIRST_REASONING, active.first_reasoning),
-            (tracer::TIME_TO_FIRST_TOOL_CALL, active.first_tool_call),
-        ] {
-            if let Some(d) = value {
-                attrs.push(KeyValue::new(key, d.as_secs_f64()));
-            }
-        }
-        attrs
+        stream_facts(
+            has_usage,
+            active.first_text,
+            active.first_reasoning,
+            active.first_tool_call,
+        )
     }
 
     fn failure(&self) -> Option<ErrorRecord> {
@@ -274,6 +264,7 @@ impl Aggregate for ResponsesAggregate {
 mod tests {
     use super::*;
     use crate::call::stream::StreamState;
+    use crate::vocab::semconv::tracer;
     use std::time::Instant;
 
     type State = StreamState<ResponsesAggregate>;
