@@ -8,7 +8,7 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
-use crate::record::bare_value;
+use crate::record::bare_params;
 use crate::record::usage::Usage;
 use crate::vocab::json::{capped_json, capped_str};
 use crate::vocab::semconv::{deepseek, gen_ai, mlflow, openai};
@@ -39,14 +39,7 @@ pub(crate) fn request_attributes(
     let Some(params) = request.as_object() else {
         return attrs;
     };
-    for (key, value) in params {
-        if NOT_BARE.contains(&key.as_str()) {
-            continue;
-        }
-        if let Some(v) = bare_value(value, max_bytes) {
-            attrs.push(KeyValue::new(key.clone(), v));
-        }
-    }
+    attrs.extend(bare_params(params, NOT_BARE, max_bytes));
     if let Some(tools) = params.get("tools").filter(|t| !t.is_null()) {
         attrs.push(KeyValue::new(
             mlflow::CHAT_TOOLS,

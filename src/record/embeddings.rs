@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use base64::Engine as _;
 
-use crate::record::bare_value;
+use crate::record::bare_params;
 use crate::record::usage::{to_i64, Usage};
 use crate::vocab::json::capped_json;
 use crate::vocab::semconv::{gen_ai, mlflow};
@@ -40,14 +40,7 @@ pub(crate) fn request_attributes(
     let Some(params) = request.as_object() else {
         return attrs;
     };
-    for (key, value) in params {
-        if NOT_BARE.contains(&key.as_str()) {
-            continue;
-        }
-        if let Some(v) = bare_value(value, max_bytes) {
-            attrs.push(KeyValue::new(key.clone(), v));
-        }
-    }
+    attrs.extend(bare_params(params, NOT_BARE, max_bytes));
     if let Some(model) = params.get("model").and_then(Value::as_str) {
         attrs.push(KeyValue::new(gen_ai::REQUEST_MODEL, model.to_owned()));
     }

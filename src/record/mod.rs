@@ -36,8 +36,23 @@ pub(crate) fn genai_span_kind(span_type: &SpanType, name: &str) -> Vec<KeyValue>
     attrs
 }
 
+/// Every request parameter except `skip`, as autolog records them: each its own attribute,
+/// typed (see [`bare_value`]).
+pub(crate) fn bare_params<'a>(
+    params: &'a serde_json::Map<String, Value>,
+    skip: &'a [&str],
+    max_bytes: usize,
+) -> impl Iterator<Item = KeyValue> + 'a {
+    params
+        .iter()
+        .filter(|(key, _)| !skip.contains(&key.as_str()))
+        .filter_map(move |(key, value)| {
+            bare_value(value, max_bytes).map(|v| KeyValue::new(key.clone(), v))
+        })
+}
+
 /// A request parameter as autolog records it: strings and numbers typed, structures as JSON.
-pub(crate) fn bare_value(value: &Value, max_bytes: usize) -> Option<opentelemetry::Value> {
+fn bare_value(value: &Value, max_bytes: usize) -> Option<opentelemetry::Value> {
     Some(match value {
         Value::Null => return None,
         Value::Bool(b) => opentelemetry::Value::Bool(*b),
