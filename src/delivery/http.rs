@@ -415,34 +415,9 @@ fn probe(endpoint: &str, timeout: Duration) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mlflow::metadata::test_span as span;
     use crate::vocab::semconv::mlflow::trace_info as key;
-    use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
     use opentelemetry::KeyValue;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
-
-    fn span(trace: u128, id: u64, parent: u64, attributes: Vec<KeyValue>) -> SpanData {
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(trace),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(parent),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: "span".into(),
-            start_time: SystemTime::UNIX_EPOCH,
-            end_time: SystemTime::UNIX_EPOCH + Duration::from_millis(5),
-            attributes,
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Ok,
-            instrumentation_scope: Default::default(),
-        }
-    }
 
     fn num_spans(update: &TraceInfoUpdate) -> serde_json::Value {
         let stats: serde_json::Value =

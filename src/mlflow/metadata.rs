@@ -510,37 +510,43 @@ pub(crate) fn trace_metadata(
     metadata
 }
 
+/// A finished span of trace `trace` (`parent` 0: a root), for the unit tests of metadata and
+/// of the sink that sends it.
+#[cfg(test)]
+pub(crate) fn test_span(
+    trace: u128,
+    id: u64,
+    parent: u64,
+    attributes: Vec<opentelemetry::KeyValue>,
+) -> SpanData {
+    SpanData {
+        span_context: opentelemetry::trace::SpanContext::new(
+            opentelemetry::trace::TraceId::from(trace),
+            SpanId::from(id),
+            opentelemetry::trace::TraceFlags::SAMPLED,
+            false,
+            opentelemetry::trace::TraceState::default(),
+        ),
+        parent_span_id: SpanId::from(parent),
+        parent_span_is_remote: false,
+        span_kind: opentelemetry::trace::SpanKind::Internal,
+        name: "Completions".into(),
+        start_time: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_593_124_000),
+        end_time: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_593_124_038),
+        attributes,
+        dropped_attributes_count: 0,
+        events: opentelemetry_sdk::trace::SpanEvents::default(),
+        links: opentelemetry_sdk::trace::SpanLinks::default(),
+        status: Status::Ok,
+        instrumentation_scope: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanContext, SpanKind, TraceFlags, TraceId, TraceState};
     use opentelemetry::KeyValue;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    fn span(trace: u128, id: u64, parent: u64, attributes: Vec<KeyValue>) -> SpanData {
-        SpanData {
-            span_context: SpanContext::new(
-                TraceId::from(trace),
-                SpanId::from(id),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from(parent),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: "Completions".into(),
-            start_time: UNIX_EPOCH + Duration::from_millis(1_795_593_124_000),
-            end_time: UNIX_EPOCH + Duration::from_millis(1_795_593_124_038),
-            attributes,
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Ok,
-            instrumentation_scope: Default::default(),
-        }
-    }
+    use test_span as span;
 
     #[test]
     fn truncation_counts_characters() {
