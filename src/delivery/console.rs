@@ -13,6 +13,7 @@ use serde_json::Value as Json;
 
 use super::retry::Failure;
 use super::worker::{Sent, Sink};
+use crate::mlflow::trace::TokenUsage;
 use crate::vocab::semconv::{mlflow, otel};
 
 /// Most spans kept for the printout.
@@ -102,15 +103,13 @@ fn describe(span: &SpanData) -> String {
         let _ = write!(line, " model={}", model.as_str());
     }
     let usage = attr(span, mlflow::CHAT_TOKEN_USAGE)
-        .and_then(|u| serde_json::from_str::<Json>(&u.as_str()).ok());
+        .and_then(|u| serde_json::from_str::<Json>(&u.as_str()).ok())
+        .and_then(|u| TokenUsage::from_json(&u));
     if let Some(usage) = usage {
-        let n = |k: &str| usage.get(k).and_then(Json::as_u64).unwrap_or(0);
         let _ = write!(
             line,
             " tokens: {} in / {} out / {} total",
-            n(mlflow::usage::INPUT_TOKENS),
-            n(mlflow::usage::OUTPUT_TOKENS),
-            n(mlflow::usage::TOTAL_TOKENS)
+            usage.input_tokens, usage.output_tokens, usage.total_tokens
         );
     }
     if let Status::Error { description } = &span.status {

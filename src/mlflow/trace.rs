@@ -30,7 +30,8 @@ pub struct TokenUsage {
 }
 
 impl TokenUsage {
-    fn from_json(v: &Value) -> Option<Self> {
+    /// Reads an `mlflow.chat.tokenUsage` object.
+    pub(crate) fn from_json(v: &Value) -> Option<Self> {
         let n = |k: &str| v.get(k).and_then(as_u64);
         Some(Self {
             input_tokens: n(mlflow::usage::INPUT_TOKENS)?,
