@@ -312,7 +312,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
 
     fn finish(&mut self, end: End) {
         let Some(call) = self.call.take() else { return };
-        let settings = call.settings().clone();
+        let settings = call.settings();
         let state = self.sink.lock();
         let mut attrs = state.attributes();
         attrs.push(KeyValue::new(
@@ -351,7 +351,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
         };
         attrs.push(KeyValue::new(tracer::COMPLETED, failure.is_none()));
         let mut all = output
-            .map(|output| response_attributes::<Op>(&output, &settings))
+            .map(|output| response_attributes::<Op>(&output, settings))
             .unwrap_or_default();
         all.extend(attrs);
         call.finish(all, failure.as_ref());
