@@ -77,7 +77,7 @@
 //! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
 //! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], read-back |
 //! | `delivery/` | the export queue and thread: batching, OTLP/HTTP, retries, counters, warnings |
-//! | `mlflow/` | MLflow's REST API: experiments, trace metadata, traces read back |
+//! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |
 //!
 //! Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline (settings, switch,
 //! trace-level data, export handles) that traced calls and `#[trace]` spans find through the

@@ -1,5 +1,6 @@
-//! [`HttpSink`]: OTLP/HTTP protobuf to MLflow's `/v1/traces` or to any OTLP receiver, over a
-//! blocking reqwest client that lives on the export worker.
+//! [`HttpSink`]: OTLP/HTTP protobuf to MLflow's `/v1/traces` or to any OTLP receiver, and
+//! MLflow's REST calls, over one async reqwest client driven by a current-thread runtime that
+//! lives on the export worker (the blocking face of [`rest::Client`]).
 //!
 //! It sees every answer whole (status, `Retry-After`, the server's own error words, partial
 //! success), which is what outcome accounting, clear warnings, retries and the split on 413
@@ -17,6 +18,7 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use prost::Message as _;
+use tokio::runtime::Runtime;
 
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
@@ -35,12 +37,11 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The MLflow part of a destination: the experiment, and the REST API for trace metadata.
 #[derive(Debug)]
 pub(crate) struct MlflowRoute {
-    pub(crate) tracking_uri: String,
+    /// The REST client; it shares the sink's HTTP client.
+    pub(crate) rest: rest::Client,
     pub(crate) experiment: Experiment,
     /// Known at once for an id; looked up (or created) by the worker for a name.
     pub(crate) experiment_id: Option<String>,
-    /// Headers of REST calls (credentials, user headers).
-    pub(crate) rest_headers: Vec<(String, String)>,
     /// Set when the experiment cannot be used at all (deleted, ...).
     pub(crate) unusable: Option<String>,
 }
@@ -61,7 +62,9 @@ pub(crate) struct HttpSink {
     headers: Vec<(String, String)>,
     mlflow: Option<MlflowRoute>,
     resource: ResourceAttributesWithSchema,
-    client: Option<reqwest::blocking::Client>,
+    http: reqwest::Client,
+    /// Drives `http` on the worker thread; built there on first use.
+    runtime: Option<Runtime>,
     trace_info: TraceInfoState,
 }
 
@@ -79,9 +82,12 @@ struct Accepted {
 }
 
 impl HttpSink {
+    /// A sink posting to `endpoint` over `http`; with an MLflow route, `http` is the one its
+    /// REST client uses, so the worker has one connection pool.
     pub(crate) fn new(
         endpoint: String,
         headers: Vec<(String, String)>,
+        http: reqwest::Client,
         mlflow: Option<MlflowRoute>,
     ) -> Self {
         Self {
@@ -89,27 +95,40 @@ impl HttpSink {
             headers,
             mlflow,
             resource: (&Resource::builder_empty().build()).into(),
-            client: None,
+            http,
+            runtime: None,
             trace_info: TraceInfoState::default(),
         }
     }
 
-    /// The client, built on first use on the worker thread (a blocking client must not be
-    /// built or dropped inside an async runtime).
-    fn client(&mut self) -> Result<reqwest::blocking::Client, Failure> {
-        if self.client.is_none() {
-            let client = reqwest::blocking::Client::builder()
+    /// The runtime that drives the HTTP client, built on first use on the worker thread (a
+    /// runtime must not be built or dropped inside another one, and the worker is outside
+    /// any).
+    fn runtime(&mut self) -> Result<&Runtime, Failure> {
+        if self.runtime.is_none() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
                 .build()
-                .map_err(|e| Failure::permanent(format!("cannot build an HTTP client: {e}")))?;
-            self.client = Some(client);
+                .map_err(|e| Failure::permanent(format!("cannot start an I/O runtime: {e}")))?;
+            self.runtime = Some(runtime);
         }
-        Ok(self.client.clone().expect("set above"))
+        Ok(self.runtime.as_ref().expect("set above"))
     }
 
     /// POSTs one encoded request.
     fn post(&mut self, body: Vec<u8>, timeout: Duration) -> Result<Accepted, (Verdict, Failure)> {
-        let client = self.client().map_err(|f| (Verdict::Refuse, f))?;
-        let mut request = client
+        self.runtime().map_err(|f| (Verdict::Refuse, f))?;
+        let runtime = self.runtime.as_ref().expect("built above");
+        runtime.block_on(self.post_async(body, timeout))
+    }
+
+    async fn post_async(
+        &self,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Accepted, (Verdict, Failure)> {
+        let mut request = self
+            .http
             .post(&self.endpoint)
             .timeout(timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
@@ -126,6 +145,7 @@ impl HttpSink {
         }
         let response = request
             .send()
+            .await
             .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
         let status = response.status();
         let retry_after = response
@@ -135,6 +155,7 @@ impl HttpSink {
             .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
         let body = response
             .bytes()
+            .await
             .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
         match retry::verdict(status.as_u16()) {
             Verdict::Accepted => {
@@ -154,27 +175,25 @@ impl HttpSink {
 
     /// Sends the trace metadata of an exported batch over MLflow's REST API.
     fn post_metadata(&mut self, updates: &[TraceInfoUpdate], timeout: Duration) -> Option<String> {
-        let client = self.client().ok()?;
+        let runtime = match self.runtime() {
+            Ok(_) => self.runtime.as_ref()?,
+            Err(failure) => return Some(failure.cause),
+        };
         let route = self.mlflow.as_ref()?;
         let id = route.experiment_id.as_deref()?;
-        let failures: Vec<String> = updates
-            .iter()
-            .filter_map(|update| {
-                rest::post_trace_info(
-                    &client,
-                    &route.tracking_uri,
-                    &route.rest_headers,
-                    id,
-                    update,
-                    timeout,
-                )
-                .err()
-            })
-            .collect();
+        let failures: Vec<String> = runtime.block_on(async {
+            let mut failures = Vec::new();
+            for update in updates {
+                if let Err(cause) = route.rest.start_trace(id, update, timeout).await {
+                    failures.push(cause);
+                }
+            }
+            failures
+        });
         let first = failures.first()?;
         Some(format!(
             "trace metadata not stored in MLflow at {} for {} trace(s): {first}",
-            redact_url_str(&route.tracking_uri),
+            redact_url_str(route.rest.uri()),
             failures.len()
         ))
     }
@@ -246,27 +265,21 @@ impl Sink for HttpSink {
     }
 
     fn prepare(&mut self, timeout: Duration) -> Result<(), Failure> {
-        let client = self.client()?;
+        self.runtime()?;
+        let runtime = self.runtime.as_ref().expect("built above");
         let Some(route) = self.mlflow.as_mut() else {
             return probe(&self.endpoint, timeout.min(PROBE_TIMEOUT));
         };
-        let result = match &route.experiment {
-            Experiment::Id(id) => rest::check_experiment_id(
-                &client,
-                &route.tracking_uri,
-                id,
-                &route.rest_headers,
-                timeout,
-            ),
-            Experiment::Name(name) => rest::resolve_experiment_name(
-                &client,
-                &route.tracking_uri,
-                name,
-                &route.rest_headers,
-                timeout,
-            )
-            .map(|id| route.experiment_id = Some(id)),
-        };
+        let result = runtime.block_on(async {
+            match &route.experiment {
+                Experiment::Id(id) => route.rest.check_experiment(id, timeout).await,
+                Experiment::Name(name) => route
+                    .rest
+                    .experiment_id(name, timeout)
+                    .await
+                    .map(|id| route.experiment_id = Some(id)),
+            }
+        });
         if let Err(failure) = &result {
             if !failure.transient && route.experiment_id.is_none() {
                 route.unusable = Some(failure.cause.clone());

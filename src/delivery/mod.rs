@@ -46,11 +46,8 @@ use worker::{Readiness, Settings, Shared};
 /// Where finished spans go, as far as reading them back is concerned.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
-    /// An MLflow server, with the headers of REST calls.
-    Mlflow {
-        tracking_uri: String,
-        headers: Vec<(String, String)>,
-    },
+    /// An MLflow server, read back with the app side's REST client.
+    Mlflow(rest::Client),
     /// An OTLP receiver.
     Otlp,
     /// Spans kept in memory and printed at shutdown.
@@ -124,7 +121,8 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
         }
         Destination::Otlp { endpoint } => {
             validate_http_url(&endpoint, env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)?;
-            (HttpSink::new(endpoint, headers, None), Target::Otlp)
+            let sink = HttpSink::new(endpoint, headers, http_client()?, None);
+            (sink, Target::Otlp)
         }
         Destination::Mlflow {
             tracking_uri,
@@ -146,19 +144,20 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
                     rest::authorization(auth),
                 ));
             }
+            // One REST client per runtime: the worker's shares the sink's HTTP client; the
+            // app's serves `get_trace`.
+            let worker = rest::Client::new(http_client()?, &tracking_uri, headers.clone());
+            let app = rest::Client::new(http_client()?, &tracking_uri, headers.clone());
+            let http = worker.http().clone();
             let route = MlflowRoute {
-                tracking_uri: tracking_uri.clone(),
+                rest: worker,
                 experiment,
                 experiment_id,
-                rest_headers: headers.clone(),
                 unusable: None,
             };
-            let target = Target::Mlflow {
-                tracking_uri: tracking_uri.clone(),
-                headers: headers.clone(),
-            };
-            let sink = HttpSink::new(format!("{tracking_uri}/v1/traces"), headers, Some(route));
-            (sink, target)
+            let endpoint = format!("{}/v1/traces", app.uri());
+            let sink = HttpSink::new(endpoint, headers, http, Some(route));
+            (sink, Target::Mlflow(app))
         }
     };
     launch(sink, settings, config, target)
@@ -173,6 +172,15 @@ fn launch<S: worker::Sink>(
     let shared = Arc::new(Shared::new(settings, sink.describe()));
     let processor = QueueProcessor::start(sink, shared.clone(), config.shutdown_timeout)?;
     Ok((processor, Delivery { shared }, target))
+}
+
+/// A fresh async HTTP client (its pool belongs to the runtime that first uses it).
+fn http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder().build().map_err(|e| {
+        Error::Worker(std::io::Error::other(format!(
+            "cannot build an HTTP client: {e}"
+        )))
+    })
 }
 
 /// Checks that a destination (MLflow tracking URI or OTLP endpoint, set by `name`) is an

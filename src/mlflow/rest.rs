@@ -1,11 +1,13 @@
-//! The few MLflow REST calls the crate makes: experiment lookup/creation (what
-//! `mlflow.set_experiment` does, on the export worker), trace metadata, and trace read-back.
+//! The MLflow REST client ([`Client`]) and the few calls the crate makes with it: experiment
+//! lookup/creation (what `mlflow.set_experiment` does, on the export worker), trace metadata
+//! (StartTraceV3), and trace read-back.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::trace::{from_rest, Trace};
 use crate::delivery::retry::{transport_cause, Failure};
 use crate::error::Error;
 use crate::setup::config::Auth;
@@ -44,120 +46,215 @@ pub(crate) fn validate_experiment_id(id: &str) -> Result<(), Error> {
     }
 }
 
-/// One blocking REST call with the MLflow headers: the status and the JSON body (`Null` when
-/// the body is not JSON).
-fn call(
-    request: reqwest::blocking::RequestBuilder,
-    headers: &[(String, String)],
-    timeout: Duration,
-) -> Result<(reqwest::StatusCode, Value), Failure> {
-    let request = headers
-        .iter()
-        .fold(request, |r, (k, v)| r.header(k.as_str(), v.as_str()));
-    let response = request
-        .timeout(timeout)
-        .send()
-        .map_err(|e| Failure::transport(&e, timeout))?;
-    let status = response.status();
-    let body = response.bytes().unwrap_or_default();
-    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if status.is_success() || json["error_code"].is_string() {
-        Ok((status, json))
-    } else {
-        Err(Failure::status(status, None, &body))
-    }
+/// How often a read-back asks again while MLflow does not have the whole trace yet.
+const READ_BACK_POLL: Duration = Duration::from_millis(200);
+/// How long a read-back waits for MLflow to have the complete trace.
+const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The MLflow REST client: every REST call the crate makes (experiment lookup and creation,
+/// trace metadata, trace read-back) goes through one of these, with the tracking URI and the
+/// credentials and user headers of the pipeline.
+///
+/// It is async. The export worker, a plain thread, uses it through its blocking face: it owns
+/// a current-thread runtime and `block_on`s these calls (see `delivery::http`), so nothing
+/// here ever blocks a runtime worker thread. A `reqwest` pool keeps each connection on the
+/// runtime that opened it, so a pipeline builds one client for the worker and one for
+/// [`crate::get_trace`] on the app's runtime, each reused for every call.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    uri: String,
+    headers: Vec<(String, String)>,
 }
 
-/// MLflow's error words for an answer that [`call`] passed on.
-fn rest_failure(status: reqwest::StatusCode, body: &Value) -> Failure {
-    Failure::status(status, None, body.to_string().as_bytes())
-}
-
-/// Finds the experiment called `name`, creating it when missing (what `mlflow.set_experiment`
-/// does), and returns its id. Blocking: the export worker calls it, never the app. Each
-/// call waits at most `timeout` (at most [`REST_TIMEOUT`]).
-pub(crate) fn resolve_experiment_name(
-    client: &reqwest::blocking::Client,
-    uri: &str,
-    name: &str,
-    headers: &[(String, String)],
-    timeout: Duration,
-) -> Result<String, Failure> {
-    let timeout = timeout.min(REST_TIMEOUT);
-    let get = || {
-        call(
-            client
-                .get(format!("{uri}/api/2.0/mlflow/experiments/get-by-name"))
-                .query(&[("experiment_name", name)]),
+impl Client {
+    /// A client for the MLflow server at `uri` over `http`, sending `headers` (credentials,
+    /// user headers) with every call.
+    pub(crate) fn new(http: reqwest::Client, uri: &str, headers: Vec<(String, String)>) -> Self {
+        Self {
+            http,
+            uri: uri.trim_end_matches('/').to_owned(),
             headers,
-            timeout,
-        )
-    };
-    let found = |body: &Value| -> Result<String, Failure> {
-        let experiment = &body["experiment"];
-        if experiment["lifecycle_stage"] == "deleted" {
-            return Err(Failure::permanent(format!(
-                "experiment {name:?} is deleted; restore it in MLflow or pick another name"
-            )));
         }
-        experiment["experiment_id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| Failure::transient(format!("unexpected answer: {body}")))
-    };
+    }
 
-    let (status, body) = get()?;
-    if status.is_success() {
-        return found(&body);
+    /// The HTTP client underneath.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
-    if body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
-        return Err(rest_failure(status, &body));
+
+    /// The tracking URI.
+    pub(crate) fn uri(&self) -> &str {
+        &self.uri
     }
-    let (status, created) = call(
-        client
-            .post(format!("{uri}/api/2.0/mlflow/experiments/create"))
-            .json(&json!({ "name": name })),
-        headers,
-        timeout,
-    )?;
-    if status.is_success() {
-        return created["experiment_id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| Failure::transient(format!("unexpected answer: {created}")));
+
+    /// A request to `path` with the MLflow headers.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.headers.iter().fold(
+            self.http.request(method, format!("{}{path}", self.uri)),
+            |r, (k, v)| r.header(k.as_str(), v.as_str()),
+        )
     }
-    if created["error_code"] == "RESOURCE_ALREADY_EXISTS" {
-        // Someone created it meanwhile (set_experiment does the same re-get).
-        let (status, body) = get()?;
+
+    /// Sends one request: the status and the JSON body (`Null` when the body is not JSON).
+    /// An answer that is neither a success nor an MLflow error (`error_code`) is a failure.
+    async fn call(
+        &self,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<(reqwest::StatusCode, Value), Failure> {
+        let response = request
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::transport(&e, timeout))?;
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if status.is_success() || json["error_code"].is_string() {
+            Ok((status, json))
+        } else {
+            Err(Failure::status(status, None, &body))
+        }
+    }
+
+    /// Finds the experiment called `name`, creating it when missing (what
+    /// `mlflow.set_experiment` does), and returns its id. Each call waits at most `timeout`
+    /// (at most [`REST_TIMEOUT`]).
+    pub(crate) async fn experiment_id(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<String, Failure> {
+        let timeout = timeout.min(REST_TIMEOUT);
+        let get = || {
+            self.call(
+                self.request(
+                    reqwest::Method::GET,
+                    "/api/2.0/mlflow/experiments/get-by-name",
+                )
+                .query(&[("experiment_name", name)]),
+                timeout,
+            )
+        };
+        let found = |body: &Value| -> Result<String, Failure> {
+            let experiment = &body["experiment"];
+            if experiment["lifecycle_stage"] == "deleted" {
+                return Err(Failure::permanent(format!(
+                    "experiment {name:?} is deleted; restore it in MLflow or pick another name"
+                )));
+            }
+            experiment["experiment_id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Failure::transient(format!("unexpected answer: {body}")))
+        };
+
+        let (status, body) = get().await?;
         if status.is_success() {
             return found(&body);
         }
+        if body["error_code"] != "RESOURCE_DOES_NOT_EXIST" {
+            return Err(rest_failure(status, &body));
+        }
+        let (status, created) = self
+            .call(
+                self.request(reqwest::Method::POST, "/api/2.0/mlflow/experiments/create")
+                    .json(&json!({ "name": name })),
+                timeout,
+            )
+            .await?;
+        if status.is_success() {
+            return created["experiment_id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| Failure::transient(format!("unexpected answer: {created}")));
+        }
+        if created["error_code"] == "RESOURCE_ALREADY_EXISTS" {
+            // Someone created it meanwhile (set_experiment does the same re-get).
+            let (status, body) = get().await?;
+            if status.is_success() {
+                return found(&body);
+            }
+        }
+        Err(rest_failure(status, &created))
     }
-    Err(rest_failure(status, &created))
+
+    /// Checks that experiment `id` exists (an unknown id makes MLflow refuse every span).
+    pub(crate) async fn check_experiment(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
+        let (status, body) = self
+            .call(
+                self.request(reqwest::Method::GET, "/api/2.0/mlflow/experiments/get")
+                    .query(&[("experiment_id", id)]),
+                timeout.min(REST_TIMEOUT),
+            )
+            .await?;
+        if status.is_success() {
+            Ok(())
+        } else if body["error_code"] == "RESOURCE_DOES_NOT_EXIST" {
+            Err(Failure::permanent(format!("no experiment with id {id}")))
+        } else {
+            Err(rest_failure(status, &body))
+        }
+    }
+
+    /// Sends a finished trace's metadata (StartTraceV3); the error is the cause, in words.
+    pub(crate) async fn start_trace(
+        &self,
+        experiment_id: &str,
+        update: &TraceInfoUpdate,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let request = self
+            .request(reqwest::Method::POST, "/api/3.0/mlflow/traces")
+            .json(&update.body(experiment_id));
+        match self.call(request, timeout).await {
+            Ok((status, _)) if status.is_success() => Ok(()),
+            Ok((status, body)) => Err(rest_failure(status, &body).cause),
+            Err(failure) => Err(failure.cause),
+        }
+    }
+
+    /// Reads a trace back (`GET /api/3.0/mlflow/traces/get`), asking again while MLflow does
+    /// not have it yet or still has it in progress, for at most [`READ_BACK_TIMEOUT`].
+    pub(crate) async fn get_trace(&self, trace_id: &str) -> Result<Trace, Error> {
+        const PATH: &str = "/api/3.0/mlflow/traces/get";
+        let rest = |reason: String| Error::Rest {
+            call: PATH.into(),
+            reason,
+        };
+        let deadline = tokio::time::Instant::now() + READ_BACK_TIMEOUT;
+        loop {
+            let response = self
+                .request(reqwest::Method::GET, PATH)
+                .query(&[("trace_id", trace_id)])
+                .timeout(REST_TIMEOUT)
+                .send()
+                .await
+                .map_err(|e| rest(transport_cause(&e, REST_TIMEOUT)))?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let late = tokio::time::Instant::now() >= deadline;
+            if status.is_success() {
+                let trace = from_rest(&body["trace"]);
+                if trace.info.state != "IN_PROGRESS" || late {
+                    return Ok(trace);
+                }
+            } else if status != reqwest::StatusCode::NOT_FOUND || late {
+                return Err(rest(format!("{status}: {body}")));
+            }
+            tokio::time::sleep(READ_BACK_POLL).await;
+        }
+    }
 }
 
-/// Checks that experiment `id` exists (an unknown id makes MLflow refuse every span).
-pub(crate) fn check_experiment_id(
-    client: &reqwest::blocking::Client,
-    uri: &str,
-    id: &str,
-    headers: &[(String, String)],
-    timeout: Duration,
-) -> Result<(), Failure> {
-    let (status, body) = call(
-        client
-            .get(format!("{uri}/api/2.0/mlflow/experiments/get"))
-            .query(&[("experiment_id", id)]),
-        headers,
-        timeout.min(REST_TIMEOUT),
-    )?;
-    if status.is_success() {
-        Ok(())
-    } else if body["error_code"] == "RESOURCE_DOES_NOT_EXIST" {
-        Err(Failure::permanent(format!("no experiment with id {id}")))
-    } else {
-        Err(rest_failure(status, &body))
-    }
+/// MLflow's error words for an answer that [`Client::call`] passed on.
+fn rest_failure(status: reqwest::StatusCode, body: &Value) -> Failure {
+    Failure::status(status, None, body.to_string().as_bytes())
 }
 
 /// What StartTraceV3 needs to know about a finished trace.
@@ -185,34 +282,6 @@ impl TraceInfoUpdate {
             "state": if self.failed { "ERROR" } else { "OK" },
             "trace_metadata": self.metadata,
         }}})
-    }
-}
-
-/// Sends trace metadata to MLflow (blocking; called from the exporter's own thread).
-pub(crate) fn post_trace_info(
-    client: &reqwest::blocking::Client,
-    tracking_uri: &str,
-    headers: &[(String, String)],
-    experiment_id: &str,
-    update: &TraceInfoUpdate,
-    timeout: Duration,
-) -> Result<(), String> {
-    let mut request = client
-        .post(format!("{tracking_uri}/api/3.0/mlflow/traces"))
-        .json(&update.body(experiment_id));
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let response = request
-        .timeout(timeout)
-        .send()
-        .map_err(|e| transport_cause(&e, timeout))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(())
-    } else {
-        let body = response.bytes().unwrap_or_default();
-        Err(Failure::status(status, None, &body).cause)
     }
 }
 

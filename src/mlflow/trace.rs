@@ -2,7 +2,6 @@
 //! kept in memory, with MLflow's aggregation rules.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Duration;
 
 use base64::Engine as _;
 use opentelemetry::trace::{SpanId, Status};
@@ -10,11 +9,7 @@ use opentelemetry::Value as OtelValue;
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value;
 
-use crate::error::Error;
 use crate::vocab::semconv::{mlflow, otel, tracer};
-
-/// How long a read-back waits for MLflow to have the complete trace.
-const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Token counts, per span or summed over a trace (MLflow's `token_usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -172,43 +167,6 @@ impl Trace {
     /// Spans with this name (as recorded, before MLflow's `_1`, `_2` display suffixes).
     pub fn spans_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a TraceSpan> {
         self.spans.iter().filter(move |s| s.name == name)
-    }
-}
-
-pub(crate) async fn fetch(
-    uri: &str,
-    headers: &[(String, String)],
-    trace_id: &str,
-) -> Result<Trace, Error> {
-    let call = format!("{uri}/api/3.0/mlflow/traces/get");
-    let rest = |reason: String| Error::Rest {
-        call: "/api/3.0/mlflow/traces/get".into(),
-        reason,
-    };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| rest(e.to_string()))?;
-    let deadline = tokio::time::Instant::now() + READ_BACK_TIMEOUT;
-    loop {
-        let mut request = client.get(&call).query(&[("trace_id", trace_id)]);
-        for (k, v) in headers {
-            request = request.header(k, v);
-        }
-        let response = request.send().await.map_err(|e| rest(e.to_string()))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            let trace = from_rest(&body["trace"]);
-            if trace.info.state != "IN_PROGRESS" || tokio::time::Instant::now() >= deadline {
-                return Ok(trace);
-            }
-        } else if status != reqwest::StatusCode::NOT_FOUND
-            || tokio::time::Instant::now() >= deadline
-        {
-            return Err(rest(format!("{status}: {body}")));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

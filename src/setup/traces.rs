@@ -3,7 +3,7 @@
 
 use crate::delivery::Target;
 use crate::error::Error;
-use crate::mlflow::trace::{fetch, from_span_data, Trace};
+use crate::mlflow::trace::{from_span_data, Trace};
 use crate::setup::pipeline::Pipeline;
 
 /// The id (`tr-<32 hex>`) of the last trace whose root span ended in this process, like
@@ -33,11 +33,7 @@ pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
         return Err(Error::Shutdown(e));
     }
     match &export.target {
-        Target::Mlflow {
-            tracking_uri,
-            headers,
-            ..
-        } => fetch(tracking_uri, headers, trace_id).await,
+        Target::Mlflow(rest) => rest.get_trace(trace_id).await,
         Target::Console(exporter) => {
             let hex = trace_id.trim_start_matches("tr-");
             let id = opentelemetry::trace::TraceId::from_hex(hex)
