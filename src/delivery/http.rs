@@ -104,7 +104,7 @@ impl HttpSink {
     /// The runtime that drives the HTTP client, built on first use on the worker thread (a
     /// runtime must not be built or dropped inside another one, and the worker is outside
     /// any).
-    fn runtime(&mut self) -> Result<&Runtime, Failure> {
+    fn start_runtime(&mut self) -> Result<(), Failure> {
         if self.runtime.is_none() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -112,12 +112,12 @@ impl HttpSink {
                 .map_err(|e| Failure::permanent(format!("cannot start an I/O runtime: {e}")))?;
             self.runtime = Some(runtime);
         }
-        Ok(self.runtime.as_ref().expect("set above"))
+        Ok(())
     }
 
     /// POSTs one encoded request.
     fn post(&mut self, body: Vec<u8>, timeout: Duration) -> Result<Accepted, (Verdict, Failure)> {
-        self.runtime().map_err(|f| (Verdict::Refuse, f))?;
+        self.start_runtime().map_err(|f| (Verdict::Refuse, f))?;
         let runtime = self.runtime.as_ref().expect("built above");
         runtime.block_on(self.post_async(body, timeout))
     }
@@ -175,10 +175,10 @@ impl HttpSink {
 
     /// Sends the trace metadata of an exported batch over MLflow's REST API.
     fn post_metadata(&mut self, updates: &[TraceInfoUpdate], timeout: Duration) -> Option<String> {
-        let runtime = match self.runtime() {
-            Ok(_) => self.runtime.as_ref()?,
-            Err(failure) => return Some(failure.cause),
-        };
+        if let Err(failure) = self.start_runtime() {
+            return Some(failure.cause);
+        }
+        let runtime = self.runtime.as_ref()?;
         let route = self.mlflow.as_ref()?;
         let id = route.experiment_id.as_deref()?;
         let failures: Vec<String> = runtime.block_on(async {
@@ -265,7 +265,7 @@ impl Sink for HttpSink {
     }
 
     fn prepare(&mut self, timeout: Duration) -> Result<(), Failure> {
-        self.runtime()?;
+        self.start_runtime()?;
         let runtime = self.runtime.as_ref().expect("built above");
         let Some(route) = self.mlflow.as_mut() else {
             return probe(&self.endpoint, timeout.min(PROBE_TIMEOUT));
