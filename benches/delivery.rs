@@ -80,7 +80,7 @@ async fn drive(client: &Traced, p: &Pipeline, calls: usize, rate: Option<f64>) -
 fn settle(guard: TelemetryGuard) -> (DeliveryStats, Duration) {
     let t = Instant::now();
     let stats = match guard.shutdown() {
-        Ok(report) => report.stats,
+        Ok(reports) => reports[0].stats,
         Err(Error::Undelivered(report)) => {
             eprintln!("  report: {report}");
             report.stats

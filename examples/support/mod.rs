@@ -78,7 +78,11 @@ pub fn report(guard: TelemetryGuard) {
         eprintln!("tracing is disabled (MLFLOW_TRACING_ENABLED): no trace was recorded");
     }
     match guard.shutdown() {
-        Ok(report) => eprintln!("trace: {report}"),
+        Ok(reports) if reports.is_empty() => {
+            eprintln!("telemetry is disabled (OTEL_SDK_DISABLED): nothing was exported")
+        }
+        // One line per destination (two with dual export).
+        Ok(reports) => reports.iter().for_each(|r| eprintln!("trace: {r}")),
         Err(e) => eprintln!("trace NOT delivered: {e}"),
     }
 }

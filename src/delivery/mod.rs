@@ -21,26 +21,30 @@
 //! deadline; what is not delivered by then is counted as failed and reported.
 
 pub(crate) mod console;
-mod http;
+mod fanout;
 mod otlp;
 mod queue;
 mod report;
 pub(crate) mod retry;
+mod sink;
 mod stats;
+mod transport;
 pub(crate) mod worker;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
-use crate::setup::config::{Config, Destination, Experiment};
+use crate::setup::config::{Compression, Config, Destination, Experiment, Protocol};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;
-use http::{HttpSink, MlflowRoute};
+pub(crate) use fanout::Fanout;
 pub(crate) use queue::QueueProcessor;
+use sink::{MlflowRoute, OtlpSink};
 pub use stats::{DeliveryReport, DeliveryStats};
+use transport::{Transport, TransportSettings};
 use worker::{Readiness, Settings, Shared};
 
 /// Where finished spans go, as far as reading them back is concerned.
@@ -52,59 +56,102 @@ pub(crate) enum Target {
     Otlp,
     /// Spans kept in memory and printed at shutdown.
     Console(ConsoleExporter),
+    /// Telemetry is off (`OTEL_SDK_DISABLED`): no destination.
+    Disabled,
 }
 
-/// The guard's handle on a running pipeline: counts, readiness, the resolved experiment.
+/// The guard's handle on a running pipeline: per destination, its counts, readiness and
+/// resolved experiment.
 #[derive(Debug, Clone)]
 pub(crate) struct Delivery {
-    shared: Arc<Shared>,
+    lanes: Vec<Arc<Shared>>,
+    stderr: bool,
 }
 
 impl Delivery {
+    /// Counts summed over the destinations (a span sent to two destinations counts twice).
     pub(crate) fn stats(&self) -> DeliveryStats {
-        self.shared.counters.snapshot()
+        self.lanes
+            .iter()
+            .map(|lane| lane.counters.snapshot())
+            .fold(DeliveryStats::default(), |sum, lane| sum.plus(&lane))
     }
 
-    pub(crate) fn report(&self) -> DeliveryReport {
-        DeliveryReport {
-            stats: self.stats(),
-            destination: self.shared.destination(),
-            last_error: self.shared.last_error(),
-        }
+    /// One report per destination, in the order of [`Config::destinations`].
+    pub(crate) fn reports(&self) -> Vec<DeliveryReport> {
+        self.lanes
+            .iter()
+            .map(|lane| DeliveryReport {
+                stats: lane.counters.snapshot(),
+                destination: lane.destination(),
+                last_error: lane.last_error(),
+            })
+            .collect()
     }
 
     pub(crate) fn experiment_id(&self) -> Option<String> {
-        self.shared.experiment_id()
+        self.lanes.iter().find_map(|lane| lane.experiment_id())
     }
 
     /// Says `line` the way every delivery warning is said: stderr (unless turned off) and a
     /// `tracing` warning on target `mlflow_tracing::delivery`.
     pub(crate) fn warn(&self, line: &str) {
-        report::emit(self.shared.settings.stderr, line);
+        report::emit(self.stderr, line);
     }
 
-    /// Waits until the destination answered (MLflow experiment resolved or checked, OTLP
-    /// receiver accepting connections), at most `timeout`.
+    /// Waits until every destination answered (MLflow experiment resolved or checked, OTLP
+    /// receiver accepting connections), at most `timeout` in all.
     pub(crate) fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
-        let not_ready = |reason: String| Error::NotReady {
-            destination: self.shared.destination(),
-            reason,
-        };
-        match self.shared.wait_ready(timeout) {
-            Readiness::Ready => Ok(()),
-            Readiness::Failed(reason) => Err(not_ready(reason)),
-            Readiness::Pending => Err(not_ready(match self.shared.last_error() {
-                Some(error) => format!("{error} (still failing after {})", retry::human(timeout)),
-                None => format!("no answer within {}", retry::human(timeout)),
-            })),
+        let deadline = Instant::now() + timeout;
+        for lane in &self.lanes {
+            let not_ready = |reason: String| Error::NotReady {
+                destination: lane.destination(),
+                reason,
+            };
+            match lane.wait_ready(deadline.saturating_duration_since(Instant::now())) {
+                Readiness::Ready => {}
+                Readiness::Failed(reason) => return Err(not_ready(reason)),
+                Readiness::Pending => {
+                    return Err(not_ready(match lane.last_error() {
+                        Some(error) => {
+                            format!("{error} (still failing after {})", retry::human(timeout))
+                        }
+                        None => format!("no answer within {}", retry::human(timeout)),
+                    }))
+                }
+            }
         }
+        Ok(())
     }
 }
 
-/// Builds the pipeline for `config` and starts its worker. Fails only on bad settings,
-/// never on the network.
-pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target), Error> {
-    let settings = Settings {
+/// Builds one export lane (queue, worker thread, counters) per destination of `config` and
+/// starts them. Fails only on bad settings, never on the network.
+pub(crate) fn start(config: &Config) -> Result<(Fanout, Delivery, Target), Error> {
+    let mut processors = Vec::new();
+    let mut lanes = Vec::new();
+    let mut target = Target::Disabled;
+    for destination in config.destinations() {
+        let (processor, shared, lane_target) = start_lane(destination, config)?;
+        processors.push(processor);
+        lanes.push(shared);
+        // Read back from MLflow when it is one of the destinations.
+        if matches!(target, Target::Disabled | Target::Otlp) {
+            target = lane_target;
+        }
+    }
+    let delivery = Delivery {
+        lanes,
+        stderr: config.stderr_warnings,
+    };
+    Ok((Fanout::new(processors), delivery, target))
+}
+
+fn start_lane(
+    destination: Destination,
+    config: &Config,
+) -> Result<(QueueProcessor, Arc<Shared>, Target), Error> {
+    let mut settings = Settings {
         max_batch: config.max_batch_spans.max(1),
         delay: config.schedule_delay,
         export_timeout: config.export_timeout,
@@ -114,15 +161,27 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
         stderr: config.stderr_warnings,
     };
     let mut headers: Vec<(String, String)> = config.headers().to_vec();
-    let (sink, target) = match config.destination() {
+    let (sink, target) = match destination {
         Destination::Console => {
             let console = ConsoleExporter::default();
             return launch(console.clone(), settings, config, Target::Console(console));
         }
-        Destination::Otlp { endpoint } => {
+        Destination::Otlp { endpoint, protocol } => {
             validate_http_url(&endpoint, env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)?;
-            let sink = HttpSink::new(endpoint, headers, http_client()?, None);
-            (sink, Target::Otlp)
+            headers.extend(config.otlp.headers.iter().cloned());
+            if let Some(timeout) = config.otlp.timeout {
+                settings.export_timeout = timeout;
+            }
+            let transport = Transport::new(
+                TransportSettings {
+                    endpoint: endpoint.clone(),
+                    protocol,
+                    headers,
+                    compression: config.otlp.compression.unwrap_or_default(),
+                },
+                http_client(config.otlp.certificate.as_deref())?,
+            )?;
+            (OtlpSink::new(endpoint, transport, None), Target::Otlp)
         }
         Destination::Mlflow {
             tracking_uri,
@@ -146,18 +205,29 @@ pub(crate) fn start(config: &Config) -> Result<(QueueProcessor, Delivery, Target
             }
             // One REST client per runtime: the worker's shares the sink's HTTP client; the
             // app's serves `get_trace`.
-            let worker = rest::Client::new(http_client()?, &tracking_uri, headers.clone());
-            let app = rest::Client::new(http_client()?, &tracking_uri, headers.clone());
-            let http = worker.http().clone();
+            let worker = rest::Client::new(http_client(None)?, &tracking_uri, headers.clone());
+            let app = rest::Client::new(http_client(None)?, &tracking_uri, headers.clone());
+            let endpoint = format!("{}/v1/traces", app.uri());
+            // MLflow ingests OTLP/HTTP protobuf only.
+            let transport = Transport::new(
+                TransportSettings {
+                    endpoint: endpoint.clone(),
+                    protocol: Protocol::HttpProtobuf,
+                    headers,
+                    compression: Compression::None,
+                },
+                worker.http().clone(),
+            )?;
             let route = MlflowRoute {
                 rest: worker,
                 experiment,
                 experiment_id,
                 unusable: None,
             };
-            let endpoint = format!("{}/v1/traces", app.uri());
-            let sink = HttpSink::new(endpoint, headers, http, Some(route));
-            (sink, Target::Mlflow(app))
+            (
+                OtlpSink::new(endpoint, transport, Some(route)),
+                Target::Mlflow(app),
+            )
         }
     };
     launch(sink, settings, config, target)
@@ -168,15 +238,28 @@ fn launch<S: worker::Sink>(
     settings: Settings,
     config: &Config,
     target: Target,
-) -> Result<(QueueProcessor, Delivery, Target), Error> {
+) -> Result<(QueueProcessor, Arc<Shared>, Target), Error> {
     let shared = Arc::new(Shared::new(settings, sink.describe()));
     let processor = QueueProcessor::start(sink, shared.clone(), config.shutdown_timeout)?;
-    Ok((processor, Delivery { shared }, target))
+    Ok((processor, shared, target))
 }
 
-/// A fresh async HTTP client (its pool belongs to the runtime that first uses it).
-fn http_client() -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder().build().map_err(|e| {
+/// A fresh async HTTP client (its pool belongs to the runtime that first uses it), trusting
+/// the CA in `certificate` when given.
+fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder();
+    if let Some(path) = certificate {
+        let invalid = |reason: String| Error::InvalidConfig {
+            name: env::OTEL_EXPORTER_OTLP_CERTIFICATE,
+            reason,
+        };
+        let pem = std::fs::read(path)
+            .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+        let certificate = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| invalid(format!("{} is not a PEM certificate: {e}", path.display())))?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder.build().map_err(|e| {
         Error::Worker(std::io::Error::other(format!(
             "cannot build an HTTP client: {e}"
         )))

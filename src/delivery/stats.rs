@@ -87,6 +87,19 @@ impl DeliveryStats {
     pub fn all_delivered(&self) -> bool {
         self.exported == self.finished
     }
+
+    /// The counts of two destinations added up.
+    pub(crate) fn plus(&self, other: &Self) -> Self {
+        Self {
+            finished: self.finished + other.finished,
+            exported: self.exported + other.exported,
+            dropped: self.dropped + other.dropped,
+            failed: self.failed + other.failed,
+            refused: self.refused + other.refused,
+            truncated: self.truncated + other.truncated,
+            pending: self.pending + other.pending,
+        }
+    }
 }
 
 /// The outcome of a pipeline at shutdown: counts, where the spans went, and the last error.

@@ -4,8 +4,11 @@
 //! [`Config::from_env`]), then defaults.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use super::otlp::{self, Endpoint, OtlpSettings, Signal};
+pub use super::otlp::{Compression, Protocol};
 use crate::vocab::semconv::env;
 
 /// Default cap of one attribute value, in bytes.
@@ -27,6 +30,8 @@ pub const DEFAULT_MAX_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 pub const DEFAULT_MAX_BATCH_SPANS: usize = 512;
 /// Default longest wait of a span for its batch to fill.
 pub const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_secs(1);
+/// Default interval between two metric exports (`OTEL_METRIC_EXPORT_INTERVAL`).
+pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
 /// Default time one batch is retried (refused connections, timeouts, 429, 5xx) before its
 /// spans count as failed.
 pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -74,10 +79,14 @@ pub enum Destination {
         /// Target experiment; `None` means MLflow's `Default` experiment (id `0`).
         experiment: Option<Experiment>,
     },
-    /// Any OTLP/HTTP receiver (an OpenTelemetry Collector, Phoenix, Jaeger, ...).
+    /// Any OTLP receiver (an OpenTelemetry Collector, Phoenix, Jaeger, ...).
     Otlp {
-        /// Full traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
+        /// Where requests go: the full traces URL over HTTP
+        /// (`http://127.0.0.1:4318/v1/traces`), the server over gRPC
+        /// (`http://127.0.0.1:4317`).
         endpoint: String,
+        /// The transport.
+        protocol: Protocol,
     },
     /// No server: a readable span tree is printed to stderr when the guard drops.
     Console,
@@ -96,10 +105,16 @@ pub struct Config {
     tracking_uri: Option<String>,
     experiment: Option<Experiment>,
     auth: Option<Auth>,
-    otlp_endpoint: Option<String>,
+    pub(crate) otlp: OtlpSettings,
+    pub(crate) metrics: OtlpSettings,
+    otlp_route: Option<bool>,
+    dual_export: Option<bool>,
     headers: Vec<(String, String)>,
     console: bool,
+    pub(crate) sdk_disabled: bool,
     pub(crate) service_name: Option<String>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) metric_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) export_timeout: Duration,
     pub(crate) max_attribute_bytes: Option<usize>,
@@ -132,10 +147,16 @@ impl Config {
             tracking_uri: None,
             experiment: None,
             auth: None,
-            otlp_endpoint: None,
+            otlp: OtlpSettings::default(),
+            metrics: OtlpSettings::default(),
+            otlp_route: None,
+            dual_export: None,
             headers: Vec::new(),
             console: false,
+            sdk_disabled: false,
             service_name: None,
+            resource_attributes: Vec::new(),
+            metric_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             export_timeout: DEFAULT_EXPORT_TIMEOUT,
             max_attribute_bytes: None,
@@ -164,9 +185,20 @@ impl Config {
     /// | `MLFLOW_EXPERIMENT_NAME` | experiment by name, created when missing |
     /// | `MLFLOW_TRACKING_TOKEN` | bearer token |
     /// | `MLFLOW_TRACKING_USERNAME` / `MLFLOW_TRACKING_PASSWORD` | basic auth |
-    /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | OTLP/HTTP traces URL (when no MLflow URI) |
-    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP/HTTP base URL; `/v1/traces` is appended |
+    /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | OTLP traces endpoint, used as is (replaces MLflow, see below) |
+    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP base endpoint; HTTP appends `/v1/traces` / `/v1/metrics` |
+    /// | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | OTLP metrics endpoint, used as is (turns metrics on) |
+    /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]PROTOCOL` | `grpc`, `http/protobuf` (default), `http/json` |
+    /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]HEADERS` | `k1=v1,k2=v2`, URL-decoded |
+    /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]TIMEOUT` | one OTLP request, ms (default: the export timeout) |
+    /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]COMPRESSION` | `gzip` or `none` (default) |
+    /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]CERTIFICATE` | PEM file of the server's CA |
+    /// | `MLFLOW_ENABLE_OTLP_EXPORTER` | `false`: ignore the OTLP endpoint variables |
+    /// | `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT` | `true`: export to MLflow and to OTLP |
     /// | `OTEL_SERVICE_NAME` | `service.name` resource attribute |
+    /// | `OTEL_RESOURCE_ATTRIBUTES` | more resource attributes, `k1=v1,k2=v2` |
+    /// | `OTEL_SDK_DISABLED` | `true`: record and export nothing |
+    /// | `OTEL_METRIC_EXPORT_INTERVAL` | ms between metric exports (default 60000) |
     /// | `MLFLOW_TRACING_ENABLED` | `false` turns LLM-call tracing off |
     /// | `MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES` | attribute size cap (default 131072) |
     /// | `MLFLOW_TRACING_PROVIDER` | provider name override |
@@ -177,7 +209,9 @@ impl Config {
     /// | `OTEL_BSP_SCHEDULE_DELAY` | longest wait for a batch to fill, ms (default 1000) |
     /// | `OTEL_BSP_EXPORT_TIMEOUT` | timeout of one export request, ms (default 30000) |
     ///
-    /// With none of the destination variables set, spans are printed to the console.
+    /// Where spans go follows MLflow Python's rules (see [`Config::destinations`]). A
+    /// per-signal variable wins over the generic one, as the OpenTelemetry specification
+    /// says. With none of the destination variables set, spans are printed to the console.
     pub fn from_env() -> Self {
         Self::from_vars(|name| std::env::var(name).ok())
     }
@@ -198,11 +232,24 @@ impl Config {
                     password: get(env::MLFLOW_TRACKING_PASSWORD).unwrap_or_default(),
                 })
             });
-        config.otlp_endpoint = get(env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).or_else(|| {
-            get(env::OTEL_EXPORTER_OTLP_ENDPOINT)
-                .map(|base| format!("{}/v1/traces", base.trim_end_matches('/')))
-        });
+        config.otlp = OtlpSettings::from_vars(Signal::Traces, &get, &mut config.invalid);
+        config.metrics = OtlpSettings::from_vars(Signal::Metrics, &get, &mut config.invalid);
+        let mut flag = |name: &'static str| {
+            let raw = get(name)?;
+            otlp::parse_bool(&raw)
+                .map_err(|reason| config.invalid.push((name, reason)))
+                .ok()
+        };
+        config.otlp_route = flag(env::MLFLOW_ENABLE_OTLP_EXPORTER);
+        config.dual_export = flag(env::MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT);
+        config.sdk_disabled = flag(env::OTEL_SDK_DISABLED).unwrap_or(false);
         config.service_name = get(env::OTEL_SERVICE_NAME);
+        if let Some(raw) = get(env::OTEL_RESOURCE_ATTRIBUTES) {
+            match otlp::parse_key_values(&raw) {
+                Ok(attributes) => config.resource_attributes = attributes,
+                Err(reason) => config.invalid.push((env::OTEL_RESOURCE_ATTRIBUTES, reason)),
+            }
+        }
         config.provider = get(env::MLFLOW_TRACING_PROVIDER);
         if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
             config.enabled = Some(enabled_from_env(Some(raw)));
@@ -231,6 +278,7 @@ impl Config {
         let batch = number(env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1);
         let delay = number(env::OTEL_BSP_SCHEDULE_DELAY, 0);
         let timeout = number(env::OTEL_BSP_EXPORT_TIMEOUT, 1);
+        let interval = number(env::OTEL_METRIC_EXPORT_INTERVAL, 1);
         if let Some(n) = queue {
             config.max_queue_spans = usize::try_from(n).unwrap_or(usize::MAX);
         }
@@ -242,6 +290,9 @@ impl Config {
         }
         if let Some(ms) = timeout {
             config.export_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = interval {
+            config.metric_interval = Duration::from_millis(ms);
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES) {
             match raw.trim().parse::<usize>() {
@@ -297,15 +348,102 @@ impl Config {
         self
     }
 
-    /// Exports to an OTLP/HTTP receiver at this full traces URL (used only when no MLflow
-    /// tracking URI is set). Env: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
+    /// Exports traces to an OTLP receiver at `endpoint`, used as is: the full traces URL
+    /// over HTTP (`http://127.0.0.1:4318/v1/traces`), the server over gRPC
+    /// (`http://127.0.0.1:4317`). Like in MLflow Python, an OTLP endpoint replaces the MLflow
+    /// export unless [`Config::with_dual_export`] is on.
+    /// Env: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.otlp_endpoint = Some(endpoint.into());
+        self.otlp.endpoint = Some(Endpoint::Exact(endpoint.into()));
         self.console = false;
         self
     }
 
-    /// Adds a header to every export request (e.g. a collector's API key).
+    /// The OTLP transport of traces and metrics. Env: `OTEL_EXPORTER_OTLP_PROTOCOL` (and the
+    /// per-signal variables). Default: `http/protobuf`. [`Protocol::Grpc`] needs the `grpc`
+    /// cargo feature.
+    pub fn with_otlp_protocol(mut self, protocol: Protocol) -> Self {
+        self.otlp.protocol = Some(protocol);
+        self.metrics.protocol = Some(protocol);
+        self
+    }
+
+    /// Compression of OTLP requests (traces and metrics).
+    /// Env: `OTEL_EXPORTER_OTLP_COMPRESSION`. Default: none.
+    pub fn with_otlp_compression(mut self, compression: Compression) -> Self {
+        self.otlp.compression = Some(compression);
+        self.metrics.compression = Some(compression);
+        self
+    }
+
+    /// Timeout of one OTLP request (traces and metrics).
+    /// Env: `OTEL_EXPORTER_OTLP_TIMEOUT` (ms). Default: the export timeout.
+    pub fn with_otlp_timeout(mut self, timeout: Duration) -> Self {
+        self.otlp.timeout = Some(timeout);
+        self.metrics.timeout = Some(timeout);
+        self
+    }
+
+    /// Trusts the CA in this PEM file for `https://` OTLP endpoints (traces and metrics).
+    /// Env: `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+    pub fn with_otlp_certificate(mut self, pem_file: impl Into<PathBuf>) -> Self {
+        let path = pem_file.into();
+        self.otlp.certificate = Some(path.clone());
+        self.metrics.certificate = Some(path);
+        self
+    }
+
+    /// Whether the OTLP endpoint settings are used at all (MLflow's
+    /// `MLFLOW_ENABLE_OTLP_EXPORTER`). Default: on.
+    pub fn with_otlp_export(mut self, on: bool) -> Self {
+        self.otlp_route = Some(on);
+        self
+    }
+
+    /// With both an MLflow tracking URI and an OTLP endpoint, exports to both (MLflow's
+    /// `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT`). Default: off, the OTLP endpoint alone.
+    pub fn with_dual_export(mut self, on: bool) -> Self {
+        self.dual_export = Some(on);
+        self
+    }
+
+    /// Exports metrics (MLflow's span duration, the GenAI client metrics) to an OTLP
+    /// receiver at `endpoint`, used as is (`http://127.0.0.1:4318/v1/metrics`, or the server
+    /// over gRPC). MLflow takes no metrics: point this at a collector.
+    /// Env: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// Default: no metrics.
+    pub fn with_metrics_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.metrics.endpoint = Some(Endpoint::Exact(endpoint.into()));
+        self
+    }
+
+    /// Interval between two metric exports. Env: `OTEL_METRIC_EXPORT_INTERVAL` (ms).
+    /// Default: 60 s.
+    pub fn with_metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = interval;
+        self
+    }
+
+    /// Adds a resource attribute (a trace tag in MLflow).
+    /// Env: `OTEL_RESOURCE_ATTRIBUTES`.
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+
+    /// Turns telemetry off: nothing is recorded or exported, and the guard reports no
+    /// destination. Env: `OTEL_SDK_DISABLED=true`. Default: on.
+    pub fn with_sdk_disabled(mut self, disabled: bool) -> Self {
+        self.sdk_disabled = disabled;
+        self
+    }
+
+    /// Adds a header to every export request, MLflow's and OTLP's (e.g. a collector's API
+    /// key). Env (OTLP only): `OTEL_EXPORTER_OTLP_HEADERS`.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -439,24 +577,54 @@ impl Config {
         self
     }
 
-    /// Where spans go: MLflow if a tracking URI is set, else OTLP if an endpoint is set, else
-    /// the console.
-    pub fn destination(&self) -> Destination {
+    /// Where spans go, by MLflow Python's rules (`mlflow/tracing/utils/otlp.py`), builder
+    /// methods over variables:
+    ///
+    /// | OTLP endpoint | tracking URI | dual export | destinations |
+    /// |---|---|---|---|
+    /// | set | set | off (default) | OTLP |
+    /// | set | set | on | MLflow and OTLP |
+    /// | set | unset | any | OTLP |
+    /// | unset | set | any | MLflow |
+    /// | unset | unset | any | console |
+    ///
+    /// An OTLP endpoint counts only while the OTLP route is on
+    /// ([`Config::with_otlp_export`], `MLFLOW_ENABLE_OTLP_EXPORTER`). [`Config::with_console`]
+    /// wins over everything; `OTEL_SDK_DISABLED=true` means no destination at all. Several
+    /// destinations share one span pipeline, each with its own export thread and counts.
+    pub fn destinations(&self) -> Vec<Destination> {
+        if self.sdk_disabled {
+            return Vec::new();
+        }
         if self.console {
-            return Destination::Console;
+            return vec![Destination::Console];
         }
-        if let Some(uri) = &self.tracking_uri {
-            return Destination::Mlflow {
-                tracking_uri: uri.trim_end_matches('/').to_owned(),
-                experiment: self.experiment.clone(),
-            };
+        let otlp = self
+            .otlp
+            .url(Signal::Traces)
+            .filter(|_| self.otlp_route.unwrap_or(true))
+            .map(|endpoint| Destination::Otlp {
+                endpoint,
+                protocol: self.otlp.protocol(),
+            });
+        let mlflow = self.tracking_uri.as_ref().map(|uri| Destination::Mlflow {
+            tracking_uri: uri.trim_end_matches('/').to_owned(),
+            experiment: self.experiment.clone(),
+        });
+        match (mlflow, otlp) {
+            (Some(mlflow), Some(otlp)) if self.dual_export.unwrap_or(false) => vec![mlflow, otlp],
+            (_, Some(otlp)) => vec![otlp],
+            (Some(mlflow), None) => vec![mlflow],
+            (None, None) => vec![Destination::Console],
         }
-        if let Some(endpoint) = &self.otlp_endpoint {
-            return Destination::Otlp {
-                endpoint: endpoint.clone(),
-            };
+    }
+
+    /// Where metrics go (endpoint and transport), when a metrics endpoint is set.
+    pub(crate) fn metrics_destination(&self) -> Option<(String, Protocol)> {
+        if self.sdk_disabled {
+            return None;
         }
-        Destination::Console
+        Some((self.metrics.url(Signal::Metrics)?, self.metrics.protocol()))
     }
 
     pub(crate) fn auth(&self) -> Option<&Auth> {
@@ -505,7 +673,7 @@ mod tests {
 
     #[test]
     fn nothing_set_means_console() {
-        assert_eq!(vars(&[]).destination(), Destination::Console);
+        assert_eq!(vars(&[]).destinations(), [Destination::Console]);
     }
 
     #[test]
@@ -516,11 +684,11 @@ mod tests {
             ("MLFLOW_TRACKING_TOKEN", "tok"),
         ]);
         assert_eq!(
-            config.destination(),
-            Destination::Mlflow {
+            config.destinations(),
+            [Destination::Mlflow {
                 tracking_uri: "http://127.0.0.1:5000".into(),
                 experiment: Some(Experiment::Name("DeepSeek".into())),
-            }
+            }]
         );
         assert_eq!(config.auth(), Some(&Auth::Bearer("tok".into())));
         assert!(
@@ -536,14 +704,15 @@ mod tests {
             ("MLFLOW_EXPERIMENT_NAME", "n"),
             ("MLFLOW_EXPERIMENT_ID", "7"),
         ]);
-        let Destination::Mlflow { experiment, .. } = config.destination() else {
+        let [Destination::Mlflow { experiment, .. }] = &config.destinations()[..] else {
             panic!()
         };
-        assert_eq!(experiment, Some(Experiment::Id("7".into())));
+        assert_eq!(experiment, &Some(Experiment::Id("7".into())));
         let config = config.with_experiment_name("mine");
-        let Destination::Mlflow { experiment, .. } = config.destination() else {
+        let [Destination::Mlflow { experiment, .. }] = &config.destinations()[..] else {
             panic!()
         };
+        let experiment = experiment.clone();
         assert_eq!(experiment, Some(Experiment::Name("mine".into())));
     }
 
@@ -562,20 +731,19 @@ mod tests {
             })
         );
         assert_eq!(
-            config.destination(),
-            Destination::Otlp {
-                endpoint: "http://127.0.0.1:4318/v1/traces".into()
-            }
+            config.destinations(),
+            [otlp(
+                "http://127.0.0.1:4318/v1/traces",
+                Protocol::HttpProtobuf
+            )]
         );
         let traces = vars(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"),
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b/v1/traces"),
         ]);
         assert_eq!(
-            traces.destination(),
-            Destination::Otlp {
-                endpoint: "http://b/v1/traces".into()
-            }
+            traces.destinations(),
+            [otlp("http://b/v1/traces", Protocol::HttpProtobuf)]
         );
     }
 
@@ -642,6 +810,124 @@ mod tests {
     #[test]
     fn console_overrides_everything() {
         let config = vars(&[("MLFLOW_TRACKING_URI", "http://h")]).with_console();
-        assert_eq!(config.destination(), Destination::Console);
+        assert_eq!(config.destinations(), [Destination::Console]);
+    }
+
+    fn otlp(endpoint: &str, protocol: Protocol) -> Destination {
+        Destination::Otlp {
+            endpoint: endpoint.into(),
+            protocol,
+        }
+    }
+
+    fn mlflow(uri: &str) -> Destination {
+        Destination::Mlflow {
+            tracking_uri: uri.into(),
+            experiment: None,
+        }
+    }
+
+    /// The routing table of [`Config::destinations`], as MLflow Python routes.
+    #[test]
+    fn routing_as_mlflow_does_it() {
+        const URI: (&str, &str) = ("MLFLOW_TRACKING_URI", "http://mlflow:5000");
+        const OTLP: (&str, &str) = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+        let collector = otlp("http://collector:4318/v1/traces", Protocol::HttpProtobuf);
+        let cases: Vec<(Vec<(&str, &str)>, Vec<Destination>)> = vec![
+            (vec![], vec![Destination::Console]),
+            (vec![URI], vec![mlflow("http://mlflow:5000")]),
+            (vec![OTLP], vec![collector.clone()]),
+            // OTLP replaces MLflow ...
+            (vec![URI, OTLP], vec![collector.clone()]),
+            // ... unless dual export is on,
+            (
+                vec![URI, OTLP, ("MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT", "true")],
+                vec![mlflow("http://mlflow:5000"), collector.clone()],
+            ),
+            (
+                vec![OTLP, ("MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT", "true")],
+                vec![collector.clone()],
+            ),
+            // ... and the OTLP route can be turned off.
+            (
+                vec![URI, OTLP, ("MLFLOW_ENABLE_OTLP_EXPORTER", "false")],
+                vec![mlflow("http://mlflow:5000")],
+            ),
+            (
+                vec![OTLP, ("MLFLOW_ENABLE_OTLP_EXPORTER", "false")],
+                vec![Destination::Console],
+            ),
+            (vec![URI, OTLP, ("OTEL_SDK_DISABLED", "true")], vec![]),
+            (
+                vec![
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ],
+                vec![otlp("http://collector:4317", Protocol::Grpc)],
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let config = vars(&pairs);
+            assert!(config.invalid.is_empty(), "{pairs:?}: {:?}", config.invalid);
+            assert_eq!(config.destinations(), expected, "{pairs:?}");
+        }
+        // Builder methods win over variables.
+        let config = vars(&[URI, OTLP])
+            .with_dual_export(true)
+            .with_otlp_protocol(Protocol::HttpJson);
+        assert_eq!(
+            config.destinations(),
+            [
+                mlflow("http://mlflow:5000"),
+                otlp("http://collector:4318/v1/traces", Protocol::HttpJson)
+            ]
+        );
+        let config = vars(&[URI, OTLP]).with_otlp_export(false);
+        assert_eq!(config.destinations(), [mlflow("http://mlflow:5000")]);
+        let bad = vars(&[("MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT", "yes please")]);
+        assert_eq!(bad.invalid[0].0, "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT");
+    }
+
+    #[test]
+    fn metrics_need_a_metrics_or_generic_endpoint() {
+        assert_eq!(vars(&[]).metrics_destination(), None);
+        let traces_only = vars(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c/v1/traces")]);
+        assert_eq!(traces_only.metrics_destination(), None);
+        let generic = vars(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")]);
+        assert_eq!(
+            generic.metrics_destination(),
+            Some(("http://c:4318/v1/metrics".into(), Protocol::HttpProtobuf))
+        );
+        let grpc = vars(&[
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://c:4317"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "5000"),
+        ]);
+        assert_eq!(
+            grpc.metrics_destination(),
+            Some(("http://c:4317".into(), Protocol::Grpc))
+        );
+        assert_eq!(grpc.metric_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn resource_attributes_and_service_name() {
+        let config = vars(&[
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod,team=ml%20ops",
+            ),
+            ("OTEL_SERVICE_NAME", "agent"),
+        ]);
+        assert_eq!(
+            config.resource_attributes,
+            [
+                ("deployment.environment".to_owned(), "prod".to_owned()),
+                ("team".to_owned(), "ml ops".to_owned())
+            ]
+        );
+        assert_eq!(config.service_name.as_deref(), Some("agent"));
+        let bad = vars(&[("OTEL_RESOURCE_ATTRIBUTES", "novalue")]);
+        assert_eq!(bad.invalid[0].0, "OTEL_RESOURCE_ATTRIBUTES");
     }
 }

@@ -23,8 +23,9 @@ use crate::setup::pipeline::Pipeline;
 /// let guard = mlflow_tracing::init(mlflow_tracing::Config::from_env())?;
 /// // ... traced calls ...
 /// match guard.shutdown() {
-///     Ok(report) => eprintln!("{report}"), // "3 spans delivered to MLflow experiment 1 at ..."
-///     Err(e) => eprintln!("{e}"),         // "1 of 3 spans not delivered to ...: ..."
+///     // One report per destination: "3 spans delivered to MLflow experiment 1 at ..."
+///     Ok(reports) => reports.iter().for_each(|report| eprintln!("{report}")),
+///     Err(e) => eprintln!("{e}"), // "1 of 3 spans not delivered to ...: ..."
 /// }
 /// # Ok(()) }
 /// ```
@@ -69,12 +70,20 @@ impl TelemetryGuard {
         }
     }
 
-    /// What became of the spans so far: exported, dropped, failed, refused, pending.
+    /// What became of the spans so far: exported, dropped, failed, refused, pending. With
+    /// several destinations (dual export) the counts are summed: a span sent to two
+    /// destinations counts twice; see [`TelemetryGuard::reports`] for each one.
     pub fn stats(&self) -> DeliveryStats {
         self.delivery.stats()
     }
 
-    /// Blocks until the destination answers, at most `timeout`: the MLflow experiment looked
+    /// What became of the spans so far, per destination, in the order of
+    /// [`crate::Config::destinations`]. Empty when telemetry is disabled.
+    pub fn reports(&self) -> Vec<DeliveryReport> {
+        self.delivery.reports()
+    }
+
+    /// Blocks until every destination answers, at most `timeout` in all: the MLflow experiment looked
     /// up (and created) when given by name or checked when given by id, or the OTLP receiver
     /// accepting connections. Setup itself never waits on the network; spans made before the
     /// destination answers wait in the queue and go out once it does. Use this (or
@@ -88,22 +97,23 @@ impl TelemetryGuard {
     /// other destinations.
     pub fn experiment_id(&self) -> Option<String> {
         match self.target {
-            Target::Mlflow { .. } => self.delivery.experiment_id(),
+            Target::Mlflow(_) => self.delivery.experiment_id(),
             _ => None,
         }
     }
 
     /// Shuts down now, exporting what is queued within the shutdown timeout, and says what
-    /// became of the spans: `Ok` when every span was delivered, else
-    /// [`Error::Undelivered`] with the counts and the last error. (Dropping the guard does the
-    /// same and says the error as a delivery warning.)
-    pub fn shutdown(mut self) -> Result<DeliveryReport, Error> {
+    /// became of the spans: `Ok` with one report per destination when every span was
+    /// delivered, else [`Error::Undelivered`] with the counts and the last error of a
+    /// destination that lost spans (any other such destination is said as a delivery
+    /// warning). Dropping the guard does the same and says the error as a delivery warning.
+    pub fn shutdown(mut self) -> Result<Vec<DeliveryReport>, Error> {
         self.shutdown_inner()
     }
 
-    fn shutdown_inner(&mut self) -> Result<DeliveryReport, Error> {
+    fn shutdown_inner(&mut self) -> Result<Vec<DeliveryReport>, Error> {
         let Some(provider) = self.provider.take() else {
-            return Ok(self.delivery.report());
+            return Ok(self.delivery.reports());
         };
         let result = provider.shutdown_with_timeout(self.shutdown_timeout);
         if let Target::Console(exporter) = &self.target {
@@ -112,16 +122,21 @@ impl TelemetryGuard {
                 eprint!("{tree}");
             }
         }
-        let mut report = self.delivery.report();
+        let mut reports = self.delivery.reports();
         if let Err(e) = result {
-            // The worker did not answer in time: say so rather than count in silence.
-            report.last_error.get_or_insert_with(|| e.to_string());
+            // A worker did not answer in time: say so rather than count in silence.
+            for report in reports.iter_mut().filter(|r| !r.stats.all_delivered()) {
+                report.last_error.get_or_insert_with(|| e.to_string());
+            }
         }
-        if report.stats.all_delivered() {
-            Ok(report)
-        } else {
-            Err(Error::Undelivered(report))
+        let mut undelivered = reports.iter().filter(|r| !r.stats.all_delivered());
+        let Some(first) = undelivered.next().cloned() else {
+            return Ok(reports);
+        };
+        for other in undelivered {
+            self.delivery.warn(&other.to_string());
         }
+        Err(Error::Undelivered(first))
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -108,15 +109,12 @@ where
     let (head, tail) = settings.chunk_events;
     // Room for every kept chunk event plus the exception event.
     let max_events = u32::try_from(head + tail + 8).unwrap_or(u32::MAX).max(128);
-    let service_name = config
-        .service_name
-        .clone()
-        .unwrap_or_else(default_service_name);
+    let resource = resource(&config);
     let traces = Arc::new(TraceBook::default());
     let provider = SdkTracerProvider::builder()
         .with_span_processor(MlflowSpanProcessor::with_book(processor, traces.clone()))
         .with_max_events_per_span(max_events)
-        .with_resource(Resource::builder().with_service_name(service_name).build())
+        .with_resource(resource)
         .build();
     let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
     let enabled = Settings::enabled_in(&config);
@@ -145,6 +143,30 @@ where
         guard.wait_until_ready(config.export_timeout)?;
     }
     Ok((layer, guard))
+}
+
+/// The resource: `OTEL_RESOURCE_ATTRIBUTES` (or the builder's), with `service.name` from
+/// `OTEL_SERVICE_NAME`, else from those attributes, else the executable's name.
+fn resource(config: &Config) -> Resource {
+    let from_attributes = config
+        .resource_attributes
+        .iter()
+        .find(|(k, _)| k == crate::vocab::semconv::otel::SERVICE_NAME)
+        .map(|(_, v)| v.clone());
+    let service_name = config
+        .service_name
+        .clone()
+        .or(from_attributes)
+        .unwrap_or_else(default_service_name);
+    Resource::builder()
+        .with_attributes(
+            config
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .with_service_name(service_name)
+        .build()
 }
 
 fn default_service_name() -> String {

@@ -55,9 +55,10 @@ impl Settings {
     /// Whether a pipeline built from `config` starts traced: [`Config::with_enabled`], else
     /// `MLFLOW_TRACING_ENABLED`.
     pub(crate) fn enabled_in(config: &Config) -> bool {
-        config
-            .enabled
-            .unwrap_or_else(|| enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok()))
+        !config.sdk_disabled
+            && config.enabled.unwrap_or_else(|| {
+                enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok())
+            })
     }
 }
 

@@ -44,6 +44,9 @@ pub async fn get_trace(trace_id: &str) -> Result<Trace, Error> {
             }
             Ok(from_span_data(trace_id, &spans))
         }
+        Target::Disabled => Err(Error::NoTrace(
+            "telemetry is disabled (OTEL_SDK_DISABLED / Config::with_sdk_disabled)".into(),
+        )),
         Target::Otlp => Err(Error::NoTrace(
             "traces sent to an OTLP endpoint cannot be read back; use MLflow".into(),
         )),

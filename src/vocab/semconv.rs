@@ -313,12 +313,57 @@ pub mod env {
     pub const MLFLOW_TRACKING_USERNAME: &str = "MLFLOW_TRACKING_USERNAME";
     /// Basic-auth password for MLflow.
     pub const MLFLOW_TRACKING_PASSWORD: &str = "MLFLOW_TRACKING_PASSWORD";
-    /// OTLP/HTTP traces endpoint of a collector, used verbatim (`.../v1/traces`).
+    /// OTLP traces endpoint, used verbatim (HTTP: `.../v1/traces`; gRPC: `http://host:4317`).
     pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-    /// OTLP/HTTP base endpoint of a collector; `/v1/traces` is appended.
+    /// OTLP metrics endpoint, used verbatim (HTTP: `.../v1/metrics`).
+    pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    /// OTLP base endpoint for every signal; HTTP appends `/v1/traces` or `/v1/metrics`.
     pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
-    /// Service name resource attribute.
+    /// OTLP transport for every signal: `grpc`, `http/protobuf` (default) or `http/json`.
+    pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    /// OTLP transport of traces (wins over the generic one).
+    pub const OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+    /// OTLP transport of metrics (wins over the generic one).
+    pub const OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+    /// Headers of every OTLP request, `k1=v1,k2=v2`, URL-decoded.
+    pub const OTEL_EXPORTER_OTLP_HEADERS: &str = "OTEL_EXPORTER_OTLP_HEADERS";
+    /// Headers of OTLP trace requests (wins over the generic ones).
+    pub const OTEL_EXPORTER_OTLP_TRACES_HEADERS: &str = "OTEL_EXPORTER_OTLP_TRACES_HEADERS";
+    /// Headers of OTLP metric requests (wins over the generic ones).
+    pub const OTEL_EXPORTER_OTLP_METRICS_HEADERS: &str = "OTEL_EXPORTER_OTLP_METRICS_HEADERS";
+    /// Timeout of one OTLP request, in milliseconds.
+    pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+    /// Timeout of one OTLP trace request, in milliseconds.
+    pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+    /// Timeout of one OTLP metric request, in milliseconds.
+    pub const OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+    /// Request compression: `gzip` or `none` (default).
+    pub const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+    /// Compression of OTLP trace requests.
+    pub const OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+    /// Compression of OTLP metric requests.
+    pub const OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION";
+    /// PEM file of the CA that signed the OTLP server's certificate (`https://` endpoints).
+    pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+    /// CA file for OTLP trace requests.
+    pub const OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE";
+    /// CA file for OTLP metric requests.
+    pub const OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: &str =
+        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE";
+    /// Service name resource attribute (wins over `service.name` in the resource attributes).
     pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Extra resource attributes, `k1=v1,k2=v2`, URL-decoded.
+    pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    /// `true` turns telemetry off: nothing is recorded or exported.
+    pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+    /// Interval between two metric exports, in milliseconds (default 60000).
+    pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+    /// MLflow's switch of the OTLP route: `false` ignores the OTLP endpoint variables.
+    pub const MLFLOW_ENABLE_OTLP_EXPORTER: &str = "MLFLOW_ENABLE_OTLP_EXPORTER";
+    /// MLflow's dual export: `true` sends to the MLflow server as well as to the OTLP
+    /// endpoint (by default the OTLP endpoint replaces MLflow).
+    pub const MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT: &str = "MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT";
     /// `false`/`0` turns tracing of LLM calls off (like `mlflow.openai.autolog(disable=True)`).
     pub const MLFLOW_TRACING_ENABLED: &str = "MLFLOW_TRACING_ENABLED";
     /// Largest attribute value in bytes before it is truncated (JSON stays valid).

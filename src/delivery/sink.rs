@@ -1,6 +1,7 @@
-//! [`HttpSink`]: OTLP/HTTP protobuf to MLflow's `/v1/traces` or to any OTLP receiver, and
-//! MLflow's REST calls, over one async reqwest client driven by a current-thread runtime that
-//! lives on the export worker (the blocking face of [`rest::Client`]).
+//! [`OtlpSink`]: spans to MLflow's `/v1/traces` or to any OTLP receiver (over the
+//! [`Transport`] of the destination: HTTP or gRPC), plus MLflow's REST calls, all driven by a
+//! current-thread runtime that lives on the export worker (the blocking face of
+//! [`rest::Client`]).
 //!
 //! It sees every answer whole (status, `Retry-After`, the server's own error words, partial
 //! success), which is what outcome accounting, clear warnings, retries and the split on 413
@@ -8,12 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use opentelemetry::trace::{SpanId, Status};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
@@ -22,6 +21,7 @@ use tokio::runtime::Runtime;
 
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
+use super::transport::{Accepted, Refused, Transport};
 use super::worker::{Sent, Sink};
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
@@ -29,8 +29,6 @@ use crate::setup::config::Experiment;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::tracer;
 
-/// Largest request body sent; a larger batch is split before sending.
-const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// Longest time the readiness probe waits for a TCP connection to an OTLP receiver.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -55,15 +53,15 @@ struct TraceInfoState {
     tally: SpanTally,
 }
 
-/// OTLP/HTTP to one endpoint.
+/// OTLP to one destination.
 #[derive(Debug)]
-pub(crate) struct HttpSink {
+pub(crate) struct OtlpSink {
     endpoint: String,
-    headers: Vec<(String, String)>,
+    transport: Transport,
     mlflow: Option<MlflowRoute>,
     resource: ResourceAttributesWithSchema,
-    http: reqwest::Client,
-    /// Drives `http` on the worker thread; built there on first use.
+    /// Drives the transport and the REST client on the worker thread; built there on first
+    /// use.
     runtime: Option<Runtime>,
     trace_info: TraceInfoState,
 }
@@ -75,27 +73,15 @@ pub(crate) struct HttpBatch {
     metadata: Vec<TraceInfoUpdate>,
 }
 
-/// A successful answer: spans the receiver still rejected (OTLP partial success), and why.
-struct Accepted {
-    rejected: usize,
-    message: String,
-}
-
-impl HttpSink {
-    /// A sink posting to `endpoint` over `http`; with an MLflow route, `http` is the one its
-    /// REST client uses, so the worker has one connection pool.
-    pub(crate) fn new(
-        endpoint: String,
-        headers: Vec<(String, String)>,
-        http: reqwest::Client,
-        mlflow: Option<MlflowRoute>,
-    ) -> Self {
+impl OtlpSink {
+    /// A sink sending to `endpoint` over `transport`; with an MLflow route, the transport
+    /// shares its REST client's HTTP client, so the worker has one connection pool.
+    pub(crate) fn new(endpoint: String, transport: Transport, mlflow: Option<MlflowRoute>) -> Self {
         Self {
             endpoint,
-            headers,
+            transport,
             mlflow,
             resource: (&Resource::builder_empty().build()).into(),
-            http,
             runtime: None,
             trace_info: TraceInfoState::default(),
         }
@@ -115,62 +101,23 @@ impl HttpSink {
         Ok(())
     }
 
-    /// POSTs one encoded request.
-    fn post(&mut self, body: Vec<u8>, timeout: Duration) -> Result<Accepted, (Verdict, Failure)> {
+    /// Sends one request over the transport.
+    fn post(
+        &mut self,
+        request: &ExportTraceServiceRequest,
+        timeout: Duration,
+    ) -> Result<Accepted, Refused> {
         self.start_runtime().map_err(|f| (Verdict::Refuse, f))?;
         let runtime = self.runtime.as_ref().expect("built above");
-        runtime.block_on(self.post_async(body, timeout))
-    }
-
-    async fn post_async(
-        &self,
-        body: Vec<u8>,
-        timeout: Duration,
-    ) -> Result<Accepted, (Verdict, Failure)> {
-        let mut request = self
-            .http
-            .post(&self.endpoint)
-            .timeout(timeout)
-            .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
-            .body(body);
-        for (k, v) in &self.headers {
-            request = request.header(k.as_str(), v.as_str());
-        }
-        if let Some(id) = self
+        let experiment = self
             .mlflow
             .as_ref()
-            .and_then(|m| m.experiment_id.as_deref())
-        {
-            request = request.header(EXPERIMENT_ID_HEADER, id);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| (Verdict::Retry, Failure::transport(&e, timeout)))?;
-        match retry::verdict(status.as_u16()) {
-            Verdict::Accepted => {
-                let partial = ExportTraceServiceResponse::decode(body.as_ref())
-                    .ok()
-                    .and_then(|r| r.partial_success);
-                Ok(Accepted {
-                    rejected: partial
-                        .as_ref()
-                        .map_or(0, |p| usize::try_from(p.rejected_spans).unwrap_or(0)),
-                    message: partial.map(|p| p.error_message).unwrap_or_default(),
-                })
-            }
-            verdict => Err((verdict, Failure::status(status, retry_after, &body))),
-        }
+            .and_then(|m| m.experiment_id.as_deref());
+        let extra: Vec<(&'static str, &str)> = experiment
+            .map(|id| (EXPERIMENT_ID_HEADER, id))
+            .into_iter()
+            .collect();
+        runtime.block_on(self.transport.send(request, &extra, timeout))
     }
 
     /// Sends the trace metadata of an exported batch over MLflow's REST API.
@@ -247,7 +194,7 @@ impl TraceInfoState {
     }
 }
 
-impl Sink for HttpSink {
+impl Sink for OtlpSink {
     type Batch = HttpBatch;
 
     fn describe(&self) -> String {
@@ -330,14 +277,13 @@ impl Sink for HttpSink {
             if spans == 0 {
                 continue;
             }
-            let body = request.encode_to_vec();
-            if body.len() > MAX_REQUEST_BYTES && spans > 1 {
+            if request.encoded_len() > self.transport.max_request_bytes() && spans > 1 {
                 let (left, right) = otlp::split(request);
                 todo.push((right, false));
                 todo.push((left, false));
                 continue;
             }
-            match self.post(body, timeout) {
+            match self.post(&request, timeout) {
                 Ok(accepted) => {
                     let rejected = accepted.rejected.min(spans);
                     sent.exported += spans - rejected;

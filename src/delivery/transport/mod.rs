@@ -1,0 +1,137 @@
+//! How one OTLP request travels: [`Transport::Http`] (protobuf or JSON body, optionally
+//! gzip) or, with the `grpc` feature, [`Transport::Grpc`]. Both run on the export worker's
+//! runtime and classify every answer the same way ([`Verdict`], [`Failure`]) so that the
+//! sink's retry, split and accounting do not care which one carried the request.
+
+#[cfg(feature = "grpc")]
+mod grpc;
+mod http;
+
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::retry::{Failure, Verdict};
+use crate::error::Error;
+use crate::setup::config::{Compression, Protocol};
+
+/// Where a protocol is chosen, for errors.
+#[cfg(not(feature = "grpc"))]
+const PROTOCOL_SETTING: &str = "OTEL_EXPORTER_OTLP_PROTOCOL (or Config::with_otlp_protocol)";
+
+/// An OTLP export request: what each transport needs to know about a signal's message.
+pub(crate) trait OtlpMessage:
+    prost::Message + Serialize + Clone + Send + Sync + 'static
+{
+    /// The answer.
+    type Response: prost::Message + Default + DeserializeOwned;
+    /// The gRPC method (`/package.Service/Export`).
+    const GRPC_PATH: &'static str;
+    /// Items (spans, data points) the receiver rejected, and its message (partial success).
+    fn rejected(response: &Self::Response) -> (usize, String);
+}
+
+impl OtlpMessage for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const GRPC_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+    fn rejected(response: &Self::Response) -> (usize, String) {
+        response
+            .partial_success
+            .as_ref()
+            .map_or((0, String::new()), |p| {
+                (
+                    usize::try_from(p.rejected_spans).unwrap_or(0),
+                    p.error_message.clone(),
+                )
+            })
+    }
+}
+
+/// A successful answer: items the receiver still rejected (OTLP partial success), and why.
+#[derive(Debug, Default)]
+pub(crate) struct Accepted {
+    pub(crate) rejected: usize,
+    pub(crate) message: String,
+}
+
+impl Accepted {
+    fn of<M: OtlpMessage>(response: &M::Response) -> Self {
+        let (rejected, message) = M::rejected(response);
+        Self { rejected, message }
+    }
+}
+
+/// What one try gave when it did not succeed: how to go on, and why, in words.
+pub(crate) type Refused = (Verdict, Failure);
+
+/// One destination's transport.
+#[derive(Debug)]
+pub(crate) enum Transport {
+    /// OTLP/HTTP.
+    Http(http::HttpTransport),
+    /// OTLP/gRPC.
+    #[cfg(feature = "grpc")]
+    Grpc(grpc::GrpcTransport),
+}
+
+/// What a transport is built from.
+#[derive(Debug, Clone)]
+pub(crate) struct TransportSettings {
+    /// The full URL (HTTP) or the server (gRPC).
+    pub(crate) endpoint: String,
+    pub(crate) protocol: Protocol,
+    /// Sent with every request (credentials, the experiment header, user headers).
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) compression: Compression,
+}
+
+impl Transport {
+    /// Builds the transport; `http` is the worker's HTTP client. Fails on settings it cannot
+    /// serve (gRPC without the `grpc` feature), naming the setting.
+    pub(crate) fn new(settings: TransportSettings, http: reqwest::Client) -> Result<Self, Error> {
+        match settings.protocol {
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                Ok(Transport::Http(http::HttpTransport::new(settings, http)))
+            }
+            #[cfg(feature = "grpc")]
+            Protocol::Grpc => Ok(Transport::Grpc(grpc::GrpcTransport::new(settings)?)),
+            #[cfg(not(feature = "grpc"))]
+            Protocol::Grpc => Err(Error::InvalidConfig {
+                name: PROTOCOL_SETTING,
+                reason: "\"grpc\" needs the crate's `grpc` cargo feature (on by default); \
+                         use http/protobuf or enable the feature"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Largest request worth sending; larger ones are split first. gRPC receivers refuse
+    /// messages over 4 MiB by default.
+    pub(crate) fn max_request_bytes(&self) -> usize {
+        match self {
+            Transport::Http(_) => 8 * 1024 * 1024,
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(_) => 4 * 1024 * 1024 - 64 * 1024,
+        }
+    }
+
+    /// Sends one request, with `extra` headers on top of the configured ones, and
+    /// classifies the answer.
+    pub(crate) async fn send<M: OtlpMessage>(
+        &mut self,
+        request: &M,
+        extra: &[(&'static str, &str)],
+        timeout: Duration,
+    ) -> Result<Accepted, Refused> {
+        match self {
+            Transport::Http(http) => http.send(request, extra, timeout).await,
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(grpc) => grpc.send(request, extra, timeout).await,
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! The OTLP exporter settings and the standard `OTEL_EXPORTER_OTLP_*` variables, read as the
+//! OpenTelemetry specification says (per-signal variable over the generic one; the generic
+//! endpoint gets `/v1/traces` or `/v1/metrics` appended for HTTP, is used as is for gRPC).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::vocab::semconv::env;
+
+/// OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// OTLP over gRPC (`grpc`), usually port 4317. Needs the `grpc` cargo feature (on by
+    /// default).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`), usually port 4318. The
+    /// specification's default.
+    #[default]
+    HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies (`http/json`).
+    HttpJson,
+}
+
+impl Protocol {
+    /// The value as the variable spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+            Protocol::HttpJson => "http/json",
+        }
+    }
+
+    /// Whether this is one of the HTTP flavours.
+    pub fn is_http(&self) -> bool {
+        !matches!(self, Protocol::Grpc)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "grpc" => Ok(Protocol::Grpc),
+            "http/protobuf" => Ok(Protocol::HttpProtobuf),
+            "http/json" => Ok(Protocol::HttpJson),
+            other => Err(format!(
+                "unknown OTLP protocol {other:?} (expected grpc, http/protobuf or http/json)"
+            )),
+        }
+    }
+}
+
+/// Compression of export request bodies (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Bodies sent as they are (`none`).
+    #[default]
+    None,
+    /// gzip (`gzip`): `Content-Encoding: gzip` over HTTP, `grpc-encoding: gzip` over gRPC.
+    Gzip,
+}
+
+impl FromStr for Compression {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            other => Err(format!(
+                "unsupported compression {other:?} (expected gzip or none)"
+            )),
+        }
+    }
+}
+
+/// The signal an exporter carries; picks its variables and its HTTP path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+/// One signal's variables, in precedence order: signal-specific, then generic.
+struct SignalVars {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    compression: &'static str,
+    certificate: &'static str,
+}
+
+impl Signal {
+    fn vars(self) -> SignalVars {
+        match self {
+            Signal::Traces => SignalVars {
+                endpoint: env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                protocol: env::OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+                headers: env::OTEL_EXPORTER_OTLP_TRACES_HEADERS,
+                timeout: env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+                compression: env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+                certificate: env::OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE,
+            },
+            Signal::Metrics => SignalVars {
+                endpoint: env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                protocol: env::OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,
+                headers: env::OTEL_EXPORTER_OTLP_METRICS_HEADERS,
+                timeout: env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+                compression: env::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+                certificate: env::OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE,
+            },
+        }
+    }
+
+    /// The HTTP path appended to the generic endpoint.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+        }
+    }
+}
+
+/// Where an endpoint came from, which decides whether a path is appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// A signal endpoint (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, a builder method): used as is.
+    Exact(String),
+    /// The generic `OTEL_EXPORTER_OTLP_ENDPOINT`: the signal's path is appended for HTTP.
+    Base(String),
+}
+
+/// One signal's OTLP exporter settings (builder methods over variables).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct OtlpSettings {
+    pub(crate) endpoint: Option<Endpoint>,
+    pub(crate) protocol: Option<Protocol>,
+    /// From the `*_HEADERS` variables (URL-decoded) and [`crate::Config::with_header`].
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) certificate: Option<PathBuf>,
+}
+
+impl fmt::Debug for OtlpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("OtlpSettings")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("headers (values hidden)", &names)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
+impl OtlpSettings {
+    /// Reads `signal`'s variables through `get`; a bad value is pushed to `invalid` with the
+    /// variable's name and the value.
+    pub(crate) fn from_vars(
+        signal: Signal,
+        get: &impl Fn(&str) -> Option<String>,
+        invalid: &mut Vec<(&'static str, String)>,
+    ) -> Self {
+        let vars = signal.vars();
+        // The signal's variable, else the generic one; with the name of the one used.
+        let pick = |specific: &'static str, generic: &'static str| {
+            get(specific)
+                .map(|v| (specific, v))
+                .or_else(|| get(generic).map(|v| (generic, v)))
+        };
+        let mut settings = Self {
+            endpoint: get(vars.endpoint)
+                .map(Endpoint::Exact)
+                .or_else(|| get(env::OTEL_EXPORTER_OTLP_ENDPOINT).map(Endpoint::Base)),
+            ..Self::default()
+        };
+        if let Some((name, raw)) = pick(vars.protocol, env::OTEL_EXPORTER_OTLP_PROTOCOL) {
+            match raw.parse() {
+                Ok(protocol) => settings.protocol = Some(protocol),
+                Err(reason) => invalid.push((name, reason)),
+            }
+        }
+        if let Some((name, raw)) = pick(vars.headers, env::OTEL_EXPORTER_OTLP_HEADERS) {
+            match parse_key_values(&raw) {
+                Ok(headers) => settings.headers = headers,
+                // The value may hold secrets: name the variable, not the value.
+                Err(reason) => invalid.push((name, reason)),
+            }
+        }
+        if let Some((name, raw)) = pick(vars.timeout, env::OTEL_EXPORTER_OTLP_TIMEOUT) {
+            match raw.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => settings.timeout = Some(Duration::from_millis(ms)),
+                _ => invalid.push((
+                    name,
+                    format!("expected a timeout in milliseconds > 0, got {raw:?}"),
+                )),
+            }
+        }
+        if let Some((name, raw)) = pick(vars.compression, env::OTEL_EXPORTER_OTLP_COMPRESSION) {
+            match raw.parse() {
+                Ok(compression) => settings.compression = Some(compression),
+                Err(reason) => invalid.push((name, reason)),
+            }
+        }
+        if let Some((name, raw)) = pick(vars.certificate, env::OTEL_EXPORTER_OTLP_CERTIFICATE) {
+            let path = PathBuf::from(raw.trim());
+            if path.is_file() {
+                settings.certificate = Some(path);
+            } else {
+                invalid.push((name, format!("{raw:?} is not a readable file")));
+            }
+        }
+        settings
+    }
+
+    /// The protocol in force: set, else `http/protobuf` (the specification's default).
+    pub(crate) fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or_default()
+    }
+
+    /// The URL requests go to, by the specification's rules: a signal endpoint as is; the
+    /// generic endpoint with the signal's path appended for HTTP, as is for gRPC.
+    pub(crate) fn url(&self, signal: Signal) -> Option<String> {
+        match self.endpoint.as_ref()? {
+            Endpoint::Exact(url) => Some(url.clone()),
+            Endpoint::Base(base) if self.protocol().is_http() => {
+                Some(format!("{}{}", base.trim_end_matches('/'), signal.path()))
+            }
+            Endpoint::Base(base) => Some(base.clone()),
+        }
+    }
+}
+
+/// Parses a W3C-baggage-style list, `k1=v1,k2=v2`, as `OTEL_EXPORTER_OTLP_HEADERS` and
+/// `OTEL_RESOURCE_ATTRIBUTES` use it: entries split on `,`, each on its first `=`, keys and
+/// values trimmed and percent-decoded. An entry without `=` or with an empty key is an
+/// error (which names the entry's position, not its value: it may be a secret).
+pub(crate) fn parse_key_values(raw: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (index, entry) in raw.split(',').enumerate() {
+        if entry.trim().is_empty() {
+            continue;
+        }
+        let Some((key, value)) = entry.split_once('=') else {
+            return Err(format!(
+                "entry {} has no `=` (expected a list like key1=value1,key2=value2)",
+                index + 1
+            ));
+        };
+        let key = percent_decode(key.trim());
+        if key.is_empty() {
+            return Err(format!("entry {} has an empty key", index + 1));
+        }
+        out.push((key, percent_decode(value.trim())));
+    }
+    Ok(out)
+}
+
+/// `%XX` decoding; anything malformed is kept as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses a boolean variable as MLflow does (`true`/`1`, `false`/`0`, any case).
+pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got {raw:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(signal: Signal, pairs: &[(&str, &str)]) -> (OtlpSettings, Vec<(&'static str, String)>) {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut invalid = Vec::new();
+        let settings = OtlpSettings::from_vars(signal, &|k| map.get(k).cloned(), &mut invalid);
+        (settings, invalid)
+    }
+
+    #[test]
+    fn endpoint_path_rules() {
+        let (s, _) = read(
+            Signal::Traces,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")],
+        );
+        assert_eq!(s.url(Signal::Traces).unwrap(), "http://c:4318/v1/traces");
+        let (s, _) = read(
+            Signal::Metrics,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")],
+        );
+        assert_eq!(s.url(Signal::Metrics).unwrap(), "http://c:4318/v1/metrics");
+        // gRPC uses the generic endpoint as is.
+        let (s, _) = read(
+            Signal::Traces,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ],
+        );
+        assert_eq!(s.url(Signal::Traces).unwrap(), "http://c:4317");
+        // A signal endpoint is used as is, and wins over the generic one.
+        let (s, _) = read(
+            Signal::Traces,
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://a"),
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b/custom"),
+            ],
+        );
+        assert_eq!(s.url(Signal::Traces).unwrap(), "http://b/custom");
+        // The traces endpoint is not the metrics endpoint.
+        let (s, _) = read(
+            Signal::Metrics,
+            &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://b/v1/traces")],
+        );
+        assert_eq!(s.url(Signal::Metrics), None);
+    }
+
+    #[test]
+    fn signal_variables_win_over_generic_ones() {
+        let pairs = [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "b=2"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        ];
+        let (traces, invalid) = read(Signal::Traces, &pairs);
+        assert!(invalid.is_empty(), "{invalid:?}");
+        assert_eq!(traces.protocol(), Protocol::Grpc);
+        assert_eq!(traces.headers, [("b".to_owned(), "2".to_owned())]);
+        assert_eq!(traces.timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(traces.compression, Some(Compression::Gzip));
+        let (metrics, _) = read(Signal::Metrics, &pairs);
+        assert_eq!(metrics.protocol(), Protocol::HttpJson);
+        assert_eq!(metrics.headers, [("a".to_owned(), "1".to_owned())]);
+        assert_eq!(metrics.timeout, Some(Duration::from_secs(1)));
+        assert_eq!(metrics.compression, Some(Compression::None));
+    }
+
+    #[test]
+    fn defaults() {
+        let (s, invalid) = read(Signal::Traces, &[]);
+        assert!(invalid.is_empty());
+        assert_eq!(s.protocol(), Protocol::HttpProtobuf);
+        assert_eq!(s.url(Signal::Traces), None);
+        assert_eq!(
+            (s.timeout, s.compression, s.certificate),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn headers_are_a_url_decoded_list() {
+        assert_eq!(
+            parse_key_values(" api-key = s%20e%3Dcret , x-team=ml,, ").unwrap(),
+            [
+                ("api-key".to_owned(), "s e=cret".to_owned()),
+                ("x-team".to_owned(), "ml".to_owned())
+            ]
+        );
+        // `=` inside a value is kept (split on the first one).
+        assert_eq!(
+            parse_key_values("authorization=Basic dXNlcjpw==").unwrap(),
+            [("authorization".to_owned(), "Basic dXNlcjpw==".to_owned())]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let (_, invalid) = read(
+            Signal::Traces,
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "thrift"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "api-key secret"),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
+                ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem"),
+            ],
+        );
+        let names: Vec<&str> = invalid.iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            ]
+        );
+        assert!(invalid[0].1.contains("\"thrift\""), "{invalid:?}");
+        assert!(
+            !invalid[1].1.contains("secret"),
+            "header values stay out of errors"
+        );
+        assert!(invalid[2].1.contains("\"10s\""));
+        assert!(invalid[3].1.contains("\"zstd\""));
+        assert!(invalid[4].1.contains("/no/such/ca.pem"));
+    }
+
+    #[test]
+    fn booleans_as_mlflow_reads_them() {
+        assert_eq!(parse_bool("True"), Ok(true));
+        assert_eq!(parse_bool("0"), Ok(false));
+        assert!(parse_bool("maybe").unwrap_err().contains("\"maybe\""));
+    }
+}
