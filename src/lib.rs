@@ -108,6 +108,7 @@
 mod call;
 mod delivery;
 mod error;
+mod metrics;
 mod mlflow;
 mod openai;
 mod record;

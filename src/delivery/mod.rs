@@ -24,11 +24,11 @@ pub(crate) mod console;
 mod fanout;
 mod otlp;
 mod queue;
-mod report;
+pub(crate) mod report;
 pub(crate) mod retry;
 mod sink;
 mod stats;
-mod transport;
+pub(crate) mod transport;
 pub(crate) mod worker;
 
 use std::sync::Arc;
@@ -246,7 +246,7 @@ fn launch<S: worker::Sink>(
 
 /// A fresh async HTTP client (its pool belongs to the runtime that first uses it), trusting
 /// the CA in `certificate` when given.
-fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client, Error> {
+pub(crate) fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder();
     if let Some(path) = certificate {
         let invalid = |reason: String| Error::InvalidConfig {
@@ -268,7 +268,7 @@ fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client,
 
 /// Checks that a destination (MLflow tracking URI or OTLP endpoint, set by `name`) is an
 /// http(s) URL; the error names the setting and the value, credentials removed.
-fn validate_http_url(url: &str, name: &'static str) -> Result<(), Error> {
+pub(crate) fn validate_http_url(url: &str, name: &'static str) -> Result<(), Error> {
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
         Ok(parsed) => Err(Error::InvalidConfig {

@@ -26,7 +26,7 @@ pub(crate) struct Reporter {
 }
 
 /// One line, as printed.
-pub(super) fn emit(stderr: bool, line: &str) {
+pub(crate) fn emit(stderr: bool, line: &str) {
     if stderr {
         eprintln!("mlflow-tracing: {line}");
     }

@@ -103,7 +103,7 @@ pub enum Destination {
 #[derive(Clone, Debug)]
 pub struct Config {
     tracking_uri: Option<String>,
-    experiment: Option<Experiment>,
+    pub(crate) experiment: Option<Experiment>,
     auth: Option<Auth>,
     pub(crate) otlp: OtlpSettings,
     pub(crate) metrics: OtlpSettings,
@@ -833,7 +833,8 @@ mod tests {
         const URI: (&str, &str) = ("MLFLOW_TRACKING_URI", "http://mlflow:5000");
         const OTLP: (&str, &str) = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
         let collector = otlp("http://collector:4318/v1/traces", Protocol::HttpProtobuf);
-        let cases: Vec<(Vec<(&str, &str)>, Vec<Destination>)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<Destination>);
+        let cases: Vec<Case<'_>> = vec![
             (vec![], vec![Destination::Console]),
             (vec![URI], vec![mlflow("http://mlflow:5000")]),
             (vec![OTLP], vec![collector.clone()]),

@@ -8,6 +8,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::setup::pipeline::Pipeline;
 
 /// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
@@ -34,6 +35,7 @@ use crate::setup::pipeline::Pipeline;
 pub struct TelemetryGuard {
     pipeline: Arc<Pipeline>,
     provider: Option<SdkTracerProvider>,
+    metrics: Option<Arc<Metrics>>,
     delivery: Delivery,
     target: Target,
     shutdown_timeout: Duration,
@@ -43,6 +45,7 @@ impl TelemetryGuard {
     pub(crate) fn new(
         pipeline: Arc<Pipeline>,
         provider: SdkTracerProvider,
+        metrics: Option<Arc<Metrics>>,
         delivery: Delivery,
         target: Target,
         shutdown_timeout: Duration,
@@ -50,6 +53,7 @@ impl TelemetryGuard {
         Self {
             pipeline,
             provider: Some(provider),
+            metrics,
             delivery,
             target,
             shutdown_timeout,
@@ -64,10 +68,13 @@ impl TelemetryGuard {
     /// Exports every finished span now and waits for the answer (at most the shutdown
     /// timeout). Blocking: from async code, call it through `spawn_blocking`.
     pub fn flush(&self) -> Result<(), Error> {
-        match &self.provider {
-            Some(provider) => provider.force_flush().map_err(Error::Shutdown),
-            None => Ok(()),
+        if let Some(provider) = &self.provider {
+            provider.force_flush().map_err(Error::Shutdown)?;
+            if let Some(metrics) = &self.metrics {
+                metrics.flush()?;
+            }
         }
+        Ok(())
     }
 
     /// What became of the spans so far: exported, dropped, failed, refused, pending. With
@@ -116,6 +123,10 @@ impl TelemetryGuard {
             return Ok(self.delivery.reports());
         };
         let result = provider.shutdown_with_timeout(self.shutdown_timeout);
+        // Metrics last, so that they include every span; a failure was said by the exporter.
+        if let Some(metrics) = self.metrics.take() {
+            let _ = metrics.shutdown(self.shutdown_timeout);
+        }
         if let Target::Console(exporter) = &self.target {
             let tree = console::render_tree(&exporter.take());
             if !tree.is_empty() {

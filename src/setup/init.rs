@@ -18,6 +18,7 @@ use tracing_subscriber::Layer as _;
 
 use crate::delivery;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::setup::config::Config;
 use crate::setup::guard::TelemetryGuard;
 use crate::setup::pipeline::{Export, Pipeline, PipelineLayer, Settings, TraceBook};
@@ -111,8 +112,11 @@ where
     let max_events = u32::try_from(head + tail + 8).unwrap_or(u32::MAX).max(128);
     let resource = resource(&config);
     let traces = Arc::new(TraceBook::default());
+    let metrics = Metrics::start(&config, resource.clone(), delivery.clone())?.map(Arc::new);
+    let processor =
+        MlflowSpanProcessor::with_book(processor, traces.clone()).with_metrics(metrics.clone());
     let provider = SdkTracerProvider::builder()
-        .with_span_processor(MlflowSpanProcessor::with_book(processor, traces.clone()))
+        .with_span_processor(processor)
         .with_max_events_per_span(max_events)
         .with_resource(resource)
         .build();
@@ -135,6 +139,7 @@ where
     let guard = TelemetryGuard::new(
         pipeline,
         provider,
+        metrics,
         delivery,
         target,
         config.shutdown_timeout,

@@ -16,6 +16,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::metrics::Metrics;
 use crate::setup::pipeline::{Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::vocab::semconv::mlflow;
 
@@ -47,6 +48,7 @@ use crate::vocab::semconv::mlflow;
 pub struct MlflowSpanProcessor<P> {
     inner: P,
     traces: Arc<TraceBook>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<P: SpanProcessor> MlflowSpanProcessor<P> {
@@ -57,7 +59,17 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
 
     /// Wraps `inner`, keeping trace-level data in `traces`.
     pub(crate) fn with_book(inner: P, traces: Arc<TraceBook>) -> Self {
-        Self { inner, traces }
+        Self {
+            inner,
+            traces,
+            metrics: None,
+        }
+    }
+
+    /// Also records each span's metric points in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// A layer that gives the subscriber a pipeline (default settings, tracing on) over this
@@ -76,6 +88,9 @@ impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
     fn on_end(&self, mut span: SpanData) {
         if span.parent_span_id == SpanId::INVALID {
             finish_root(&self.traces, &mut span);
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.on_end(&span);
         }
         self.inner.on_end(span);
     }

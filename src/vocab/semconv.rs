@@ -140,7 +140,17 @@ pub mod mlflow {
     }
 }
 
-/// OpenTelemetry GenAI semantic conventions (client inference spans).
+/// The semantic-conventions release whose GenAI attribute and metric names this crate
+/// follows: core `open-telemetry/semantic-conventions` v1.41.1, the last release in which
+/// `gen_ai.*` is not deprecated. v1.42 marks it "moved" to
+/// `open-telemetry/semantic-conventions-genai`, which has published no release yet (its
+/// `main` keeps these names; its `gen_ai.client.inference.*` token counters are proposals).
+pub const GENAI_SEMCONV_VERSION: &str = "1.41.1";
+/// Schema URL of [`GENAI_SEMCONV_VERSION`].
+pub const GENAI_SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.41.1";
+
+/// OpenTelemetry GenAI semantic conventions (client inference spans), as of
+/// [`GENAI_SEMCONV_VERSION`].
 pub mod gen_ai {
     /// Operation, `chat` for chat completions.
     pub const OPERATION_NAME: &str = "gen_ai.operation.name";
@@ -186,6 +196,16 @@ pub mod gen_ai {
     pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
     /// Reasoning tokens within the completion (int).
     pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// Input tokens written to the provider's cache, when it reports them (Anthropic-style
+    /// `cache_creation_input_tokens`).
+    pub const USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+    /// Which tokens a `gen_ai.client.token.usage` point counts: [`TOKEN_TYPE_INPUT`] or
+    /// [`TOKEN_TYPE_OUTPUT`].
+    pub const TOKEN_TYPE: &str = "gen_ai.token.type";
+    /// Value of [`TOKEN_TYPE`] for prompt tokens.
+    pub const TOKEN_TYPE_INPUT: &str = "input";
+    /// Value of [`TOKEN_TYPE`] for completion tokens.
+    pub const TOKEN_TYPE_OUTPUT: &str = "output";
     /// Seconds from the request to the first streamed chunk (double).
     pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
     /// Input messages in the GenAI `parts` JSON shape (opt-in content, see
@@ -297,6 +317,58 @@ pub mod otel {
     pub const SERVICE_NAME: &str = "service.name";
     /// `error.type` of a call whose future or stream was dropped before it finished.
     pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
+}
+
+/// Metric names, units and advisory bucket boundaries: MLflow's span duration, and the GenAI
+/// client metrics of [`GENAI_SEMCONV_VERSION`].
+pub mod metrics {
+    /// Meter (instrumentation scope) of MLflow's metric, as MLflow Python names it.
+    pub const MLFLOW_METER: &str = "mlflow.tracing";
+    /// MLflow Python's span duration histogram (`otel_metrics_mixin.py`).
+    pub const SPAN_DURATION: &str = "mlflow.trace.span.duration";
+    /// Unit of [`SPAN_DURATION`].
+    pub const SPAN_DURATION_UNIT: &str = "ms";
+    /// Description of [`SPAN_DURATION`], as MLflow Python words it.
+    pub const SPAN_DURATION_DESCRIPTION: &str = "Duration of spans in milliseconds";
+    /// [`SPAN_DURATION`] attribute: whether the span is a trace root (bool).
+    pub const ROOT: &str = "root";
+    /// [`SPAN_DURATION`] attribute: the MLflow span type (`CHAT_MODEL`, `UNKNOWN`, ...).
+    pub const SPAN_TYPE: &str = "span_type";
+    /// [`SPAN_DURATION`] attribute: `UNSET`, `OK` or `ERROR`.
+    pub const SPAN_STATUS: &str = "span_status";
+    /// [`SPAN_DURATION`] attribute: the MLflow experiment id.
+    pub const EXPERIMENT_ID: &str = "experiment_id";
+    /// [`SPAN_DURATION`] attribute prefix of each trace tag.
+    pub const TAG_PREFIX: &str = "tags.";
+    /// [`SPAN_DURATION`] attribute prefix of each trace metadata entry.
+    pub const METADATA_PREFIX: &str = "metadata.";
+    /// The OpenTelemetry SDK's default histogram buckets, which MLflow Python's histogram uses.
+    pub const SPAN_DURATION_BUCKETS: [f64; 15] = [
+        0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0,
+        7500.0, 10000.0,
+    ];
+
+    /// Meter of the GenAI client metrics.
+    pub const GENAI_METER: &str = "mlflow-tracing";
+    /// Duration of one GenAI call, in seconds (histogram).
+    pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// Tokens of one GenAI call, one point per [`super::gen_ai::TOKEN_TYPE`] (histogram).
+    pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// Seconds from the request to the first chunk of a streamed call (histogram).
+    pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
+    /// Unit of the duration metrics.
+    pub const SECONDS: &str = "s";
+    /// Unit of [`TOKEN_USAGE`].
+    pub const TOKENS: &str = "{token}";
+    /// Advisory buckets of the duration metrics.
+    pub const DURATION_BUCKETS: [f64; 14] = [
+        0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+    ];
+    /// Advisory buckets of [`TOKEN_USAGE`].
+    pub const TOKEN_BUCKETS: [f64; 14] = [
+        1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
+        4194304.0, 16777216.0, 67108864.0,
+    ];
 }
 
 /// Environment variables, in the precedence documented on [`crate::Config::from_env`].

@@ -9,6 +9,9 @@ mod http;
 
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -52,6 +55,24 @@ impl OtlpMessage for ExportTraceServiceRequest {
     }
 }
 
+impl OtlpMessage for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    const GRPC_PATH: &'static str =
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+    fn rejected(response: &Self::Response) -> (usize, String) {
+        response
+            .partial_success
+            .as_ref()
+            .map_or((0, String::new()), |p| {
+                (
+                    usize::try_from(p.rejected_data_points).unwrap_or(0),
+                    p.error_message.clone(),
+                )
+            })
+    }
+}
+
 /// A successful answer: items the receiver still rejected (OTLP partial success), and why.
 #[derive(Debug, Default)]
 pub(crate) struct Accepted {
@@ -74,9 +95,9 @@ pub(crate) type Refused = (Verdict, Failure);
 pub(crate) enum Transport {
     /// OTLP/HTTP.
     Http(http::HttpTransport),
-    /// OTLP/gRPC.
+    /// OTLP/gRPC (boxed: a tonic endpoint is large).
     #[cfg(feature = "grpc")]
-    Grpc(grpc::GrpcTransport),
+    Grpc(Box<grpc::GrpcTransport>),
 }
 
 /// What a transport is built from.
@@ -99,7 +120,7 @@ impl Transport {
                 Ok(Transport::Http(http::HttpTransport::new(settings, http)))
             }
             #[cfg(feature = "grpc")]
-            Protocol::Grpc => Ok(Transport::Grpc(grpc::GrpcTransport::new(settings)?)),
+            Protocol::Grpc => Ok(Transport::Grpc(Box::new(grpc::GrpcTransport::new(settings)?))),
             #[cfg(not(feature = "grpc"))]
             Protocol::Grpc => Err(Error::InvalidConfig {
                 name: PROTOCOL_SETTING,
