@@ -3,8 +3,10 @@
 
   check_mlflow_traces.py --uri URI --warm-up               send one span and wait until it is stored
   check_mlflow_traces.py --uri URI --create NAME           get or create an experiment, print its id
-  check_mlflow_traces.py NAME --uri URI [--min N]         exit 1 unless experiment NAME has >= N
-                                                           traces in state OK (waits up to 30 s;
+  check_mlflow_traces.py NAME --uri URI [--min N] [--filter F]
+                                                           exit 1 unless experiment NAME has >= N
+                                                           traces in state OK (matching the MLflow
+                                                           search filter F; waits up to 30 s;
                                                            --experiment NAME is the same)
 """
 import argparse
@@ -65,7 +67,7 @@ def warm_up(uri):
     print(f"first span stored in {time.time() - start:.1f} s")
 
 
-def check(uri, name, minimum):
+def check(uri, name, minimum, search_filter=None):
     exp = experiment_id(uri, name, create=False)
     if exp is None:
         sys.exit(f"error: experiment {name!r} does not exist in {uri}")
@@ -73,6 +75,8 @@ def check(uri, name, minimum):
         "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}],
         "max_results": 100,
     }
+    if search_filter:
+        body["filter"] = search_filter
     deadline = time.time() + 30
     while True:
         status, resp = call(uri, "POST", "/api/3.0/mlflow/traces/search", body)
@@ -97,6 +101,7 @@ def main():
     p.add_argument("--create")
     p.add_argument("--experiment")
     p.add_argument("--min", type=int, default=1)
+    p.add_argument("--filter", help="MLflow trace search filter")
     a = p.parse_args()
     uri = a.uri.rstrip("/")
     if a.warm_up:
@@ -104,7 +109,7 @@ def main():
     elif a.create:
         print(experiment_id(uri, a.create, create=True))
     elif a.name or a.experiment:
-        check(uri, a.name or a.experiment, a.min)
+        check(uri, a.name or a.experiment, a.min, a.filter)
     else:
         p.error("nothing to do")
 

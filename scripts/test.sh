@@ -197,6 +197,50 @@ else
         grep -q "^trace: [0-9]* spans\{0,1\} delivered to MLflow experiment [0-9]* at $MLFLOW_URI/v1/traces" \
             "$TMP/$example.err" || { echo "error: $example did not report its delivery" >&2; exit 1; }
     done
+    echo "--- cargo run --example basic, env only: OTLP/gRPC (gzip) to rotel, which forwards to MLflow"
+    # MLFLOW_TRACKING_URI is unset: the standard OTEL_* variables alone choose the route; the
+    # collector forwards to MLflow, so the spans keep MLflow's shape.
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$ROTEL_GRPC" OTEL_EXPORTER_OTLP_PROTOCOL=grpc \
+        OTEL_EXPORTER_OTLP_COMPRESSION=gzip OTEL_SERVICE_NAME=basic-via-grpc \
+        MLFLOW_TRACING_OTLP_SHAPE=mlflow \
+        cargo run -q --example basic 2>"$TMP/grpc.err"
+    cat "$TMP/grpc.err" >&2
+    grep -q "^trace: 1 span delivered to http://127.0.0.1:$ROTEL_GRPC" "$TMP/grpc.err" ||
+        { echo "error: basic did not report its gRPC delivery" >&2; exit 1; }
+    python3 "$ROOT/scripts/check_mlflow_traces.py" via-collector --uri "$MLFLOW_URI" \
+        --filter "tags.\`service.name\` = 'basic-via-grpc'"
+
+    echo "--- cargo run --example basic, dual export: MLflow and Phoenix (OTLP/HTTP) in one run"
+    MLFLOW_TRACKING_URI="$MLFLOW_URI" MLFLOW_EXPERIMENT_NAME=smoke-dual \
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://127.0.0.1:$PHOENIX_HTTP/v1/traces" \
+        OTEL_EXPORTER_OTLP_HEADERS="x-project-name=smoke-dual" \
+        MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT=true \
+        cargo run -q --example basic 2>"$TMP/dual.err"
+    cat "$TMP/dual.err" >&2
+    grep -q "^trace: 1 span delivered to MLflow experiment [0-9]* at $MLFLOW_URI/v1/traces" "$TMP/dual.err" &&
+        grep -q "^trace: 1 span delivered to http://127.0.0.1:$PHOENIX_HTTP/v1/traces" "$TMP/dual.err" ||
+        { echo "error: the dual run did not report both deliveries" >&2; exit 1; }
+    check_trace_shapes smoke-dual "$C"
+    python3 - "http://127.0.0.1:$PHOENIX_HTTP" smoke-dual <<'PY' ||
+import json, sys, time, urllib.error, urllib.request
+base, project = sys.argv[1], sys.argv[2]
+deadline = time.time() + 30
+while True:
+    try:
+        with urllib.request.urlopen(f"{base}/v1/projects/{project}/spans?limit=10", timeout=10) as r:
+            spans = json.load(r)["data"]
+    except urllib.error.HTTPError:
+        spans = []  # the project does not exist until its first span
+    names = [s["name"] for s in spans]
+    if names == ["Completions"]:
+        break
+    if time.time() > deadline:
+        sys.exit(f"Phoenix project {project!r} has spans {names}, expected ['Completions']")
+    time.sleep(0.3)
+PY
+        { echo "error: the dual run's span is not in Phoenix" >&2; exit 1; }
+    echo "dual export: the trace is in MLflow (smoke-dual) and in Phoenix (project smoke-dual)"
+
     echo "--- cargo run --example basic, MLflow unreachable: runs, says the trace was NOT delivered"
     MLFLOW_TRACKING_URI="http://127.0.0.1:$(free_port)" MLFLOW_EXPERIMENT_ID=0 \
         cargo run -q --example basic >"$TMP/down.out" 2>"$TMP/down.err"

@@ -166,7 +166,7 @@ pub use openai::client::{OpenAIClientExt, TracedClient};
 pub use openai::embeddings::TracedEmbeddings;
 pub use openai::responses::TracedResponses;
 pub use setup::config::{
-    Auth, Compression, Config, Destination, Experiment, Protocol, DEFAULT_EXPORT_TIMEOUT,
+    Auth, Compression, Config, Destination, Experiment, Protocol, Shape, DEFAULT_EXPORT_TIMEOUT,
     DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS,
     DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_RETRY_TIMEOUT, DEFAULT_SCHEDULE_DELAY,
     DEFAULT_SHUTDOWN_TIMEOUT,

@@ -73,6 +73,15 @@ impl Received {
             .collect()
     }
 
+    /// Attribute keys of the first span.
+    fn span_keys(&self) -> Vec<String> {
+        self.request.resource_spans[0].scope_spans[0].spans[0]
+            .attributes
+            .iter()
+            .map(|kv| kv.key.clone())
+            .collect()
+    }
+
     fn resource(&self, key: &str) -> Option<String> {
         let resource = self.request.resource_spans[0].resource.as_ref()?;
         string_attr(&resource.attributes, key)
@@ -171,6 +180,13 @@ async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variable
     assert_eq!(got.header("api-key"), Some("s=cret"), "URL-decoded");
     assert_eq!(got.header("x-team"), Some("ml"));
     assert_eq!(got.span_names(), ["Completions"]);
+    // The conventions' shape: no bare request keys, no `openai.*` on a DeepSeek span.
+    let keys = got.span_keys();
+    assert!(keys.iter().all(|k| k.contains('.')), "bare keys left: {keys:?}");
+    assert!(!keys.iter().any(|k| k.starts_with("openai.")), "{keys:?}");
+    for key in ["gen_ai.request.model", "gen_ai.request.temperature", "mlflow.spanInputs"] {
+        assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+    }
     assert_eq!(got.resource("service.name").as_deref(), Some("protocols"));
     assert_eq!(
         got.resource("deployment.environment").as_deref(),
@@ -192,12 +208,18 @@ async fn http_json_is_otlp_json() {
             format!("{}/custom/traces", receiver.uri()),
         ),
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json".into()),
+        ("MLFLOW_TRACING_OTLP_SHAPE", "mlflow".into()),
     ]);
     let reports = one_call(Pipeline::start(config)).await;
     assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
     let requests = receiver.received_requests().await.unwrap();
     let got = decode_http(&requests[0]);
     assert_eq!(got.span_names(), ["Completions"]);
+    // MLflow's exact shape on request, for a collector that forwards to MLflow.
+    let keys = got.span_keys();
+    for key in ["model", "temperature", "max_tokens"] {
+        assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
+    }
     // OTLP/JSON spells ids as hex and keys in lowerCamelCase.
     let raw: serde_json::Value = serde_json::from_slice(&requests[0].body).unwrap();
     let span = &raw["resourceSpans"][0]["scopeSpans"][0]["spans"][0];

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
-use crate::setup::config::{Compression, Config, Destination, Experiment, Protocol};
+use crate::setup::config::{Compression, Config, Destination, Experiment, Protocol, Shape};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;
@@ -181,7 +181,11 @@ fn start_lane(
                 },
                 http_client(config.otlp.certificate.as_deref())?,
             )?;
-            (OtlpSink::new(endpoint, transport, None), Target::Otlp)
+            let semconv = config.otlp_shape == Shape::SemanticConventions;
+            (
+                OtlpSink::new(endpoint, transport, None, semconv),
+                Target::Otlp,
+            )
         }
         Destination::Mlflow {
             tracking_uri,
@@ -225,7 +229,7 @@ fn start_lane(
                 unusable: None,
             };
             (
-                OtlpSink::new(endpoint, transport, Some(route)),
+                OtlpSink::new(endpoint, transport, Some(route), false),
                 Target::Mlflow(app),
             )
         }

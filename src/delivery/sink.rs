@@ -25,6 +25,7 @@ use super::transport::{Accepted, Refused, Transport};
 use super::worker::{Sent, Sink};
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
+use crate::record::shape;
 use crate::setup::config::Experiment;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::tracer;
@@ -59,6 +60,8 @@ pub(crate) struct OtlpSink {
     endpoint: String,
     transport: Transport,
     mlflow: Option<MlflowRoute>,
+    /// Rewrite LLM call spans into the GenAI conventions' shape (OTLP destinations).
+    semconv: bool,
     resource: ResourceAttributesWithSchema,
     /// Drives the transport and the REST client on the worker thread; built there on first
     /// use.
@@ -68,7 +71,7 @@ pub(crate) struct OtlpSink {
 
 /// A batch ready to send: the request, and the MLflow trace metadata of its root spans.
 #[derive(Debug)]
-pub(crate) struct HttpBatch {
+pub(crate) struct OtlpBatch {
     request: ExportTraceServiceRequest,
     metadata: Vec<TraceInfoUpdate>,
 }
@@ -76,11 +79,17 @@ pub(crate) struct HttpBatch {
 impl OtlpSink {
     /// A sink sending to `endpoint` over `transport`; with an MLflow route, the transport
     /// shares its REST client's HTTP client, so the worker has one connection pool.
-    pub(crate) fn new(endpoint: String, transport: Transport, mlflow: Option<MlflowRoute>) -> Self {
+    pub(crate) fn new(
+        endpoint: String,
+        transport: Transport,
+        mlflow: Option<MlflowRoute>,
+        semconv: bool,
+    ) -> Self {
         Self {
             endpoint,
             transport,
             mlflow,
+            semconv,
             resource: (&Resource::builder_empty().build()).into(),
             runtime: None,
             trace_info: TraceInfoState::default(),
@@ -195,7 +204,7 @@ impl TraceInfoState {
 }
 
 impl Sink for OtlpSink {
-    type Batch = HttpBatch;
+    type Batch = OtlpBatch;
 
     fn describe(&self) -> String {
         let endpoint = redact_url_str(&self.endpoint);
@@ -249,7 +258,10 @@ impl Sink for OtlpSink {
         self.resource = resource.into();
     }
 
-    fn load(&mut self, mut spans: Vec<SpanData>) -> HttpBatch {
+    fn load(&mut self, mut spans: Vec<SpanData>) -> OtlpBatch {
+        if self.semconv {
+            spans.iter_mut().for_each(shape::to_semantic_conventions);
+        }
         let metadata = match &self.mlflow {
             Some(route) => {
                 let experiment_id = route.experiment_id.as_deref().unwrap_or_default();
@@ -257,13 +269,13 @@ impl Sink for OtlpSink {
             }
             None => Vec::new(),
         };
-        HttpBatch {
+        OtlpBatch {
             request: otlp::request(spans, &self.resource),
             metadata,
         }
     }
 
-    fn send(&mut self, batch: HttpBatch, timeout: Duration) -> Sent<HttpBatch> {
+    fn send(&mut self, batch: OtlpBatch, timeout: Duration) -> Sent<OtlpBatch> {
         let mut sent = Sent::default();
         if let Some(cause) = self.mlflow.as_ref().and_then(|m| m.unusable.clone()) {
             sent.refused = otlp::span_count(&batch.request);
@@ -319,7 +331,7 @@ impl Sink for OtlpSink {
                     let request = otlp::merge(rest);
                     let left = otlp::span_count(&request);
                     sent.retry = Some((
-                        HttpBatch {
+                        OtlpBatch {
                             request,
                             metadata: batch.metadata,
                         },

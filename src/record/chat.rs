@@ -34,8 +34,11 @@ pub(crate) fn request_attributes(
         KeyValue::new(mlflow::SPAN_INPUTS, capped_json(request, max_bytes)),
         KeyValue::new(gen_ai::OPERATION_NAME, gen_ai::OPERATION_CHAT),
         KeyValue::new(gen_ai::PROVIDER_NAME, provider.to_owned()),
-        KeyValue::new(gen_ai::REQUEST_STREAM, stream),
     ];
+    // Set if and only if the request streams (the conventions' rule).
+    if stream {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_STREAM, true));
+    }
     let Some(params) = request.as_object() else {
         return attrs;
     };
@@ -325,7 +328,8 @@ mod tests {
         );
         assert_eq!(
             get(&attrs, gen_ai::REQUEST_STREAM),
-            Some(&OtelValue::Bool(false))
+            None,
+            "only when streaming"
         );
         assert_eq!(get(&attrs, mlflow::CHAT_TOOLS), None);
     }

@@ -15,6 +15,7 @@ pub(crate) mod chat;
 pub(crate) mod embeddings;
 pub(crate) mod error;
 pub(crate) mod responses;
+pub(crate) mod shape;
 pub(crate) mod usage;
 
 /// GenAI attributes of a user span of type `span_type` named `name`, so backends reading only

@@ -44,9 +44,12 @@ pub(crate) fn request_attributes(
         KeyValue::new(mlflow::SPAN_INPUTS, capped_json(request, max_bytes)),
         KeyValue::new(gen_ai::OPERATION_NAME, gen_ai::OPERATION_CHAT),
         KeyValue::new(gen_ai::PROVIDER_NAME, provider.to_owned()),
-        KeyValue::new(gen_ai::REQUEST_STREAM, stream),
         KeyValue::new(openai::API_TYPE, openai::API_TYPE_RESPONSES),
     ];
+    // Set if and only if the request streams (the conventions' rule).
+    if stream {
+        attrs.push(KeyValue::new(gen_ai::REQUEST_STREAM, true));
+    }
     let Some(params) = request.as_object() else {
         return attrs;
     };

@@ -68,6 +68,20 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// How spans look on an OTLP destination other than MLflow (MLflow's own route always gets
+/// MLflow Python's exact shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// The OpenTelemetry GenAI conventions' shape: LLM call spans without MLflow Python's
+    /// bare request-parameter keys (`model`, `temperature`, `max_tokens`, `stream`, `tools`,
+    /// ...: each duplicates a `gen_ai.request.*` key) and without `openai.*` keys unless the
+    /// provider is OpenAI. What a GenAI backend and OpenTelemetry's validator expect.
+    #[default]
+    SemanticConventions,
+    /// MLflow Python's exact shape, for a collector that forwards to MLflow.
+    Mlflow,
+}
+
 /// Where spans are exported, as resolved from a [`Config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -109,6 +123,7 @@ pub struct Config {
     pub(crate) metrics: OtlpSettings,
     otlp_route: Option<bool>,
     dual_export: Option<bool>,
+    pub(crate) otlp_shape: Shape,
     headers: Vec<(String, String)>,
     console: bool,
     pub(crate) sdk_disabled: bool,
@@ -151,6 +166,7 @@ impl Config {
             metrics: OtlpSettings::default(),
             otlp_route: None,
             dual_export: None,
+            otlp_shape: Shape::default(),
             headers: Vec::new(),
             console: false,
             sdk_disabled: false,
@@ -195,6 +211,7 @@ impl Config {
     /// | `OTEL_EXPORTER_OTLP_[TRACES_\|METRICS_]CERTIFICATE` | PEM file of the server's CA |
     /// | `MLFLOW_ENABLE_OTLP_EXPORTER` | `false`: ignore the OTLP endpoint variables |
     /// | `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT` | `true`: export to MLflow and to OTLP |
+    /// | `MLFLOW_TRACING_OTLP_SHAPE` | `semconv` (default) or `mlflow`: spans on OTLP destinations |
     /// | `OTEL_SERVICE_NAME` | `service.name` resource attribute |
     /// | `OTEL_RESOURCE_ATTRIBUTES` | more resource attributes, `k1=v1,k2=v2` |
     /// | `OTEL_SDK_DISABLED` | `true`: record and export nothing |
@@ -243,6 +260,16 @@ impl Config {
         config.otlp_route = flag(env::MLFLOW_ENABLE_OTLP_EXPORTER);
         config.dual_export = flag(env::MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT);
         config.sdk_disabled = flag(env::OTEL_SDK_DISABLED).unwrap_or(false);
+        if let Some(raw) = get(env::MLFLOW_TRACING_OTLP_SHAPE) {
+            match raw.trim().to_ascii_lowercase().as_str() {
+                "semconv" => config.otlp_shape = Shape::SemanticConventions,
+                "mlflow" => config.otlp_shape = Shape::Mlflow,
+                _ => config.invalid.push((
+                    env::MLFLOW_TRACING_OTLP_SHAPE,
+                    format!("expected semconv or mlflow, got {raw:?}"),
+                )),
+            }
+        }
         config.service_name = get(env::OTEL_SERVICE_NAME);
         if let Some(raw) = get(env::OTEL_RESOURCE_ATTRIBUTES) {
             match otlp::parse_key_values(&raw) {
@@ -404,6 +431,14 @@ impl Config {
     /// `MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT`). Default: off, the OTLP endpoint alone.
     pub fn with_dual_export(mut self, on: bool) -> Self {
         self.dual_export = Some(on);
+        self
+    }
+
+    /// How spans look on OTLP destinations other than MLflow (see [`Shape`]).
+    /// Env: `MLFLOW_TRACING_OTLP_SHAPE` (`semconv`, `mlflow`). Default:
+    /// [`Shape::SemanticConventions`].
+    pub fn with_otlp_shape(mut self, shape: Shape) -> Self {
+        self.otlp_shape = shape;
         self
     }
 

@@ -222,6 +222,9 @@ pub mod gen_ai {
     pub const AGENT_NAME: &str = "gen_ai.agent.name";
     /// Conversation (session) id.
     pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// Value of [`PROVIDER_NAME`] for OpenAI itself (the only provider whose spans carry
+    /// `openai.*` attributes in the conventions' shape).
+    pub const PROVIDER_OPENAI: &str = "openai";
     /// Value of [`OPERATION_NAME`] for chat completions.
     pub const OPERATION_CHAT: &str = "chat";
     /// Value of [`OPERATION_NAME`] for completion-style LLM calls.
@@ -431,6 +434,10 @@ pub mod env {
     pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
     /// Interval between two metric exports, in milliseconds (default 60000).
     pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+    /// Shape of spans on OTLP destinations other than MLflow: `semconv` (default: the GenAI
+    /// conventions' shape) or `mlflow` (MLflow Python's exact shape, e.g. for a collector that
+    /// forwards to MLflow).
+    pub const MLFLOW_TRACING_OTLP_SHAPE: &str = "MLFLOW_TRACING_OTLP_SHAPE";
     /// MLflow's switch of the OTLP route: `false` ignores the OTLP endpoint variables.
     pub const MLFLOW_ENABLE_OTLP_EXPORTER: &str = "MLFLOW_ENABLE_OTLP_EXPORTER";
     /// MLflow's dual export: `true` sends to the MLflow server as well as to the OTLP

@@ -120,7 +120,9 @@ impl Transport {
                 Ok(Transport::Http(http::HttpTransport::new(settings, http)))
             }
             #[cfg(feature = "grpc")]
-            Protocol::Grpc => Ok(Transport::Grpc(Box::new(grpc::GrpcTransport::new(settings)?))),
+            Protocol::Grpc => Ok(Transport::Grpc(Box::new(grpc::GrpcTransport::new(
+                settings,
+            )?))),
             #[cfg(not(feature = "grpc"))]
             Protocol::Grpc => Err(Error::InvalidConfig {
                 name: PROTOCOL_SETTING,
