@@ -205,7 +205,7 @@ else
         MLFLOW_TRACING_OTLP_SHAPE=mlflow \
         cargo run -q --example basic 2>"$TMP/grpc.err"
     cat "$TMP/grpc.err" >&2
-    grep -q "^trace: 1 span delivered to http://127.0.0.1:$ROTEL_GRPC" "$TMP/grpc.err" ||
+    grep -q "^trace: 1 span delivered to http://127.0.0.1:$ROTEL_GRPC$" "$TMP/grpc.err" ||
         { echo "error: basic did not report its gRPC delivery" >&2; exit 1; }
     python3 "$ROOT/scripts/check_mlflow_traces.py" via-collector --uri "$MLFLOW_URI" \
         --filter "tags.\`service.name\` = 'basic-via-grpc'"

@@ -66,8 +66,8 @@
 //! # Architecture
 //!
 //! The source tree follows the data, and imports only point one way:
-//! `vocab ← record ← call ← openai`; `setup`, `delivery` and `mlflow` depend on `vocab` (and
-//! `setup` on `delivery`), never on async-openai types.
+//! `vocab ← record ← call ← openai`; `setup`, `delivery`, `metrics` and `mlflow` depend on
+//! `vocab` and `record` (and `setup` on `delivery` and `metrics`), never on async-openai types.
 //!
 //! | folder | what |
 //! |---|---|
@@ -76,7 +76,8 @@
 //! | `call/` | the traced-call engine (enable check, span, capture sink, finish exactly once, streams), user spans, trace-level setters |
 //! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
 //! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], read-back |
-//! | `delivery/` | the export queue and thread: batching, OTLP/HTTP, retries, counters, warnings |
+//! | `delivery/` | one export lane per destination (queue, thread, counters): batching, OTLP over HTTP or gRPC (`transport/`), retries, warnings |
+//! | `metrics/` | MLflow's span duration and the GenAI client metrics, derived from finished spans, exported over OTLP |
 //! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |
 //!
 //! Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline (settings, switch,

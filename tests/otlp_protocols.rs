@@ -182,9 +182,16 @@ async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variable
     assert_eq!(got.span_names(), ["Completions"]);
     // The conventions' shape: no bare request keys, no `openai.*` on a DeepSeek span.
     let keys = got.span_keys();
-    assert!(keys.iter().all(|k| k.contains('.')), "bare keys left: {keys:?}");
+    assert!(
+        keys.iter().all(|k| k.contains('.')),
+        "bare keys left: {keys:?}"
+    );
     assert!(!keys.iter().any(|k| k.starts_with("openai.")), "{keys:?}");
-    for key in ["gen_ai.request.model", "gen_ai.request.temperature", "mlflow.spanInputs"] {
+    for key in [
+        "gen_ai.request.model",
+        "gen_ai.request.temperature",
+        "mlflow.spanInputs",
+    ] {
         assert!(keys.iter().any(|k| k == key), "{key} missing from {keys:?}");
     }
     assert_eq!(got.resource("service.name").as_deref(), Some("protocols"));

@@ -1,16 +1,19 @@
-//! Delivery: from a finished span to its destination, with every span accounted for.
+//! Delivery: from a finished span to each of its destinations, with every span accounted for.
 //!
 //! ```text
-//! app threads                         export worker thread (one per pipeline)
-//! ───────────                         ───────────────────────────────────────
-//! span ends → QueueProcessor::on_end  ──channel──▶ Worker: batch (size / delay / flush)
+//! app threads                         one export worker thread per destination (lane)
+//! ───────────                         ───────────────────────────────────────────────
+//! span ends → Fanout::on_end
+//!   → QueueProcessor::on_end, per lane ──channel──▶ Worker: batch (size / delay / flush)
 //!   bounded by spans and bytes;                      → Sink::prepare (MLflow experiment)
-//!   full → dropped (counted)                         → Sink::send (HttpSink | ConsoleExporter)
-//!                                                       413 → split, one span → cut to fit
-//!                                                       refused (4xx) → counted, said once
+//!   full → dropped (counted)                         → Sink::send (OtlpSink over an HTTP or
+//!                                                       gRPC Transport | ConsoleExporter)
+//!                                                       too large → split, one span → cut
+//!                                                       refused (4xx, gRPC refusals) →
+//!                                                       counted, said once
 //!                                                       failed (refused connection, timeout,
-//!                                                       429, 5xx) → retried with backoff
-//!                                                       within the retry timeout
+//!                                                       429, 5xx, UNAVAILABLE) → retried
+//!                                                       with backoff within the retry timeout
 //!                                                    → Counters (exported / dropped /
 //!                                                       failed / refused / truncated)
 //!                                                    → Reporter (stderr + tracing warnings)

@@ -207,7 +207,11 @@ impl Sink for OtlpSink {
     type Batch = OtlpBatch;
 
     fn describe(&self) -> String {
-        let endpoint = redact_url_str(&self.endpoint);
+        let mut endpoint = redact_url_str(&self.endpoint);
+        if !self.endpoint.ends_with('/') && endpoint.ends_with('/') {
+            // A gRPC endpoint is a bare `http://host:port`: say it as given.
+            endpoint.pop();
+        }
         match &self.mlflow {
             None => endpoint,
             Some(route) => match (&route.experiment_id, &route.experiment) {

@@ -60,6 +60,14 @@ impl TelemetryGuard {
         }
     }
 
+    /// The pipeline's OpenTelemetry tracer provider, for spans your code makes with the
+    /// OpenTelemetry API (`provider.tracer("my-app")`): they join the same traces as the
+    /// `tracing` spans and LLM calls and are exported by this pipeline. [`crate::init`] also
+    /// installs it as the global provider; [`crate::layer`] does not. `None` after shutdown.
+    pub fn tracer_provider(&self) -> Option<SdkTracerProvider> {
+        self.provider.clone()
+    }
+
     /// The pipeline this guard owns.
     pub(crate) fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
