@@ -88,8 +88,11 @@ impl Received {
     }
 }
 
-/// Makes one traced chat call in `pipeline`, then shuts it down and returns its report.
-async fn one_call(pipeline: Pipeline) -> Vec<mlflow_tracing::DeliveryReport> {
+/// Makes one traced chat call in `pipeline`, then shuts it down and returns what shutdown
+/// says.
+async fn one_call(
+    pipeline: Pipeline,
+) -> Result<Vec<mlflow_tracing::DeliveryReport>, mlflow_tracing::Error> {
     let mock = MockDeepSeek::start().await;
     {
         let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
@@ -102,7 +105,6 @@ async fn one_call(pipeline: Pipeline) -> Vec<mlflow_tracing::DeliveryReport> {
     tokio::task::spawn_blocking(move || pipeline.guard.shutdown())
         .await
         .unwrap()
-        .expect("every span delivered")
 }
 
 /// Decodes an OTLP/HTTP request body as its headers say (gzip, protobuf or JSON).
@@ -170,7 +172,7 @@ async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variable
             protocol: Protocol::HttpProtobuf
         }]
     );
-    let reports = one_call(Pipeline::start(config)).await;
+    let reports = one_call(Pipeline::start(config)).await.expect("delivered");
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
 
@@ -217,7 +219,7 @@ async fn http_json_is_otlp_json() {
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json".into()),
         ("MLFLOW_TRACING_OTLP_SHAPE", "mlflow".into()),
     ]);
-    let reports = one_call(Pipeline::start(config)).await;
+    let reports = one_call(Pipeline::start(config)).await.expect("delivered");
     assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
     let requests = receiver.received_requests().await.unwrap();
     let got = decode_http(&requests[0]);
@@ -322,7 +324,7 @@ async fn grpc_with_gzip_and_metadata() {
         }],
         "the generic endpoint is used as is for gRPC"
     );
-    let reports = one_call(Pipeline::start(config)).await;
+    let reports = one_call(Pipeline::start(config)).await.expect("delivered");
     assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
     assert!(
         reports[0].destination.starts_with(&endpoint),
@@ -350,18 +352,7 @@ async fn grpc_partial_success_counts_as_refused() {
             .with_otlp_protocol(Protocol::Grpc)
             .with_stderr_warnings(false),
     );
-    let mock = MockDeepSeek::start().await;
-    {
-        let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
-        client(&mock)
-            .chat()
-            .create(seed_request("deepseek-chat"))
-            .await
-            .unwrap();
-    }
-    let result = tokio::task::spawn_blocking(move || pipeline.guard.shutdown())
-        .await
-        .unwrap();
+    let result = one_call(pipeline).await;
     let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
         panic!("a rejected span is not delivered: {result:?}")
     };
@@ -380,18 +371,7 @@ async fn grpc_to_nobody_fails_with_the_cause() {
             .with_retry_timeout(Duration::from_millis(300))
             .with_shutdown_timeout(Duration::from_secs(2)),
     );
-    let mock = MockDeepSeek::start().await;
-    {
-        let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
-        client(&mock)
-            .chat()
-            .create(seed_request("deepseek-chat"))
-            .await
-            .unwrap();
-    }
-    let result = tokio::task::spawn_blocking(move || pipeline.guard.shutdown())
-        .await
-        .unwrap();
+    let result = one_call(pipeline).await;
     let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
         panic!("nothing listens: {result:?}")
     };
