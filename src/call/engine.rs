@@ -75,7 +75,6 @@ where
     F: FnOnce(Op::Request, HeaderMap) -> Fut,
     Fut: Future<Output = Result<EventStream<Op::Event>, OpenAIError>>,
 {
-    let start = Instant::now();
     let Some(scope) = Scope::current() else {
         return send(request, HeaderMap::new()).await;
     };
@@ -83,6 +82,9 @@ where
     let Some(call) = Call::open::<Op>(site, scope, &request, true) else {
         return send(request, HeaderMap::new()).await;
     };
+    // Chunk times count from the span's start, so time to first chunk never exceeds the
+    // span's duration.
+    let start = Instant::now();
     let injected = Op::inject(&mut request, call.settings());
     let sink = Arc::new(StreamSink::<Op::Aggregator>::new(start, call.settings()));
     let ticket = site.capture(sink.clone());

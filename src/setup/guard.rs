@@ -2,7 +2,7 @@
 //! it on drop.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
@@ -10,6 +10,10 @@ use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::setup::pipeline::Pipeline;
+
+/// Least time the last metric export gets at shutdown, even when the spans used up the
+/// shutdown timeout.
+const METRICS_SHUTDOWN_FLOOR: Duration = Duration::from_millis(500);
 
 /// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
 /// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and says
@@ -130,10 +134,13 @@ impl TelemetryGuard {
         let Some(provider) = self.provider.take() else {
             return Ok(self.delivery.reports());
         };
+        let deadline = Instant::now() + self.shutdown_timeout;
         let result = provider.shutdown_with_timeout(self.shutdown_timeout);
-        // Metrics last, so that they include every span; a failure was said by the exporter.
+        // Metrics last, so that they include every span, within what is left of the shutdown
+        // timeout (their failure was said by the exporter).
         if let Some(metrics) = self.metrics.take() {
-            let _ = metrics.shutdown(self.shutdown_timeout);
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = metrics.shutdown(left.max(METRICS_SHUTDOWN_FLOOR));
         }
         if let Target::Console(exporter) = &self.target {
             let tree = console::render_tree(&exporter.take());
