@@ -180,3 +180,45 @@ fn default_service_name() -> String {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service_name(resource: &Resource) -> Option<String> {
+        resource
+            .get(&opentelemetry::Key::from_static_str(
+                crate::vocab::semconv::otel::SERVICE_NAME,
+            ))
+            .map(|v| v.as_str().into_owned())
+    }
+
+    #[test]
+    fn service_name_precedence_and_resource_attributes() {
+        let vars = |pairs: &'static [(&str, &str)]| {
+            Config::from_vars(move |name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES ...
+        let both = resource(&vars(&[
+            ("OTEL_SERVICE_NAME", "agent"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=other,team=ml"),
+        ]));
+        assert_eq!(service_name(&both).as_deref(), Some("agent"));
+        assert_eq!(
+            both.get(&opentelemetry::Key::from_static_str("team"))
+                .map(|v| v.as_str().into_owned())
+                .as_deref(),
+            Some("ml")
+        );
+        // ... which wins over the executable's name.
+        let attributes = resource(&vars(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=other")]));
+        assert_eq!(service_name(&attributes).as_deref(), Some("other"));
+        let neither = resource(&vars(&[]));
+        assert_eq!(service_name(&neither), Some(default_service_name()));
+    }
+}
