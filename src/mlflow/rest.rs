@@ -11,6 +11,7 @@ use super::trace::{from_rest, Trace};
 use crate::delivery::retry::{transport_cause, Failure};
 use crate::error::Error;
 use crate::setup::config::Auth;
+use crate::vocab::redact::{HeadersDebug, UrlDebug};
 
 /// Header carrying the experiment id on OTLP export requests.
 pub(crate) const EXPERIMENT_ID_HEADER: &str = "x-mlflow-experiment-id";
@@ -60,11 +61,20 @@ const READ_BACK_TIMEOUT: Duration = Duration::from_secs(15);
 /// here ever blocks a runtime worker thread. A `reqwest` pool keeps each connection on the
 /// runtime that opened it, so a pipeline builds one client for the worker and one for
 /// [`crate::get_trace`] on the app's runtime, each reused for every call.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Client {
     http: reqwest::Client,
     uri: String,
     headers: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("uri", &UrlDebug(&self.uri))
+            .field("headers", &HeadersDebug(&self.headers))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -237,15 +247,17 @@ impl Client {
                 .await
                 .map_err(|e| rest(transport_cause(&e, REST_TIMEOUT)))?;
             let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let bytes = response.bytes().await.unwrap_or_default();
             let late = tokio::time::Instant::now() >= deadline;
             if status.is_success() {
+                let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                 let trace = from_rest(&body["trace"]);
                 if trace.info.state != "IN_PROGRESS" || late {
                     return Ok(trace);
                 }
             } else if status != reqwest::StatusCode::NOT_FOUND || late {
-                return Err(rest(format!("{status}: {body}")));
+                // The server's own words, bounded.
+                return Err(rest(Failure::status(status, None, &bytes).cause));
             }
             tokio::time::sleep(READ_BACK_POLL).await;
         }

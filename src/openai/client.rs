@@ -81,11 +81,22 @@ impl ClientMeta {
 /// [`TracedClient::with_http_client`] (your `reqwest::Client` under async-openai's default
 /// retry, capture on top), [`TracedClient::with_http_service`] (capture on top of your own
 /// tower stack), or [`TracedClient::with_installed_capture`] when you placed the layer yourself.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TracedClient<C: Config> {
     client: Client<C>,
     meta: Arc<ClientMeta>,
     capture: Option<CaptureLayer>,
+}
+
+/// Provider, server (no credentials) and capture: never the wrapped client's configuration,
+/// whose custom headers may hold keys.
+impl<C: Config> std::fmt::Debug for TracedClient<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracedClient")
+            .field("meta", &self.meta)
+            .field("capture", &self.capture.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: Config> TracedClient<C> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::otlp::{self, Endpoint, OtlpSettings, Signal};
 pub use super::otlp::{Compression, Protocol};
+use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
 
 /// Default cap of one attribute value, in bytes.
@@ -82,8 +83,9 @@ pub enum Shape {
     Mlflow,
 }
 
-/// Where spans are exported, as resolved from a [`Config`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where spans are exported, as resolved from a [`Config`]. Its `Debug` hides URL
+/// credentials and queries.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Destination {
     /// An MLflow tracking server: OTLP/HTTP protobuf to `{tracking_uri}/v1/traces` with the
     /// `x-mlflow-experiment-id` header.
@@ -106,6 +108,27 @@ pub enum Destination {
     Console,
 }
 
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::Mlflow {
+                tracking_uri,
+                experiment,
+            } => f
+                .debug_struct("Mlflow")
+                .field("tracking_uri", &UrlDebug(tracking_uri))
+                .field("experiment", experiment)
+                .finish(),
+            Destination::Otlp { endpoint, protocol } => f
+                .debug_struct("Otlp")
+                .field("endpoint", &UrlDebug(endpoint))
+                .field("protocol", protocol)
+                .finish(),
+            Destination::Console => f.write_str("Console"),
+        }
+    }
+}
+
 /// Telemetry configuration for [`crate::init`] / [`crate::layer`].
 ///
 /// ```
@@ -114,7 +137,10 @@ pub enum Destination {
 ///     .with_tracking_uri("http://127.0.0.1:5000")
 ///     .with_experiment_name("DeepSeek");
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` never prints a credential: header values, tokens and passwords are hidden, and
+/// URLs lose their user info and query.
+#[derive(Clone)]
 pub struct Config {
     tracking_uri: Option<String>,
     pub(crate) experiment: Option<Experiment>,
@@ -147,6 +173,43 @@ pub struct Config {
     pub(crate) require_backend: bool,
     /// Environment values that could not be parsed; reported by `init`.
     pub(crate) invalid: Vec<(&'static str, String)>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("tracking_uri", &self.tracking_uri.as_deref().map(UrlDebug))
+            .field("experiment", &self.experiment)
+            .field("auth", &self.auth)
+            .field("otlp", &self.otlp)
+            .field("metrics", &self.metrics)
+            .field("otlp_route", &self.otlp_route)
+            .field("dual_export", &self.dual_export)
+            .field("otlp_shape", &self.otlp_shape)
+            .field("headers", &HeadersDebug(&self.headers))
+            .field("console", &self.console)
+            .field("sdk_disabled", &self.sdk_disabled)
+            .field("service_name", &self.service_name)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("metric_interval", &self.metric_interval)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("export_timeout", &self.export_timeout)
+            .field("max_attribute_bytes", &self.max_attribute_bytes)
+            .field("provider", &self.provider)
+            .field("enabled", &self.enabled)
+            .field("stream_usage", &self.stream_usage)
+            .field("genai_content", &self.genai_content)
+            .field("chunk_events", &self.chunk_events)
+            .field("max_queue_spans", &self.max_queue_spans)
+            .field("max_queue_bytes", &self.max_queue_bytes)
+            .field("max_batch_spans", &self.max_batch_spans)
+            .field("schedule_delay", &self.schedule_delay)
+            .field("retry_timeout", &self.retry_timeout)
+            .field("stderr_warnings", &self.stderr_warnings)
+            .field("require_backend", &self.require_backend)
+            .field("invalid", &self.invalid)
+            .finish()
+    }
 }
 
 impl Default for Config {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
 
 /// OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
@@ -155,11 +156,13 @@ pub(crate) struct OtlpSettings {
 
 impl fmt::Debug for OtlpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        let endpoint = self.endpoint.as_ref().map(|e| match e {
+            Endpoint::Exact(url) | Endpoint::Base(url) => UrlDebug(url),
+        });
         f.debug_struct("OtlpSettings")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &endpoint)
             .field("protocol", &self.protocol)
-            .field("headers (values hidden)", &names)
+            .field("headers", &HeadersDebug(&self.headers))
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("certificate", &self.certificate)

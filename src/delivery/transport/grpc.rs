@@ -14,13 +14,13 @@ use super::{Accepted, OtlpMessage, Refused, TransportSettings};
 use crate::delivery::retry::{Failure, Verdict};
 use crate::error::Error;
 use crate::setup::config::Compression;
+use crate::vocab::redact::{redact_url_str, UrlDebug};
 use crate::vocab::semconv::env;
 
 /// Longest wait for a TCP (and HTTP/2) connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// OTLP/gRPC to one server.
-#[derive(Debug)]
 pub(crate) struct GrpcTransport {
     endpoint: Endpoint,
     metadata: Vec<(
@@ -32,25 +32,31 @@ pub(crate) struct GrpcTransport {
     channel: Option<Channel>,
 }
 
+impl std::fmt::Debug for GrpcTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.metadata.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("GrpcTransport")
+            .field("endpoint", &UrlDebug(&self.endpoint.uri().to_string()))
+            .field("metadata (values hidden)", &names)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
+}
+
 impl GrpcTransport {
     pub(super) fn new(settings: TransportSettings) -> Result<Self, Error> {
         let invalid = |reason: String| Error::InvalidConfig {
             name: env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
             reason,
         };
+        let shown = redact_url_str(&settings.endpoint);
         let endpoint = Endpoint::from_shared(settings.endpoint.clone())
-            .map_err(|e| {
-                invalid(format!(
-                    "{:?} is not a gRPC endpoint: {e}",
-                    settings.endpoint
-                ))
-            })?
+            .map_err(|e| invalid(format!("{shown:?} is not a gRPC endpoint: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT);
         if endpoint.uri().scheme_str() == Some("https") {
             return Err(invalid(format!(
-                "{:?}: gRPC over TLS is not built into this crate; use an http:// endpoint \
-                 (a local collector) or OTLP/HTTP over https",
-                settings.endpoint
+                "{shown:?}: gRPC over TLS is not built into this crate; use an http:// endpoint \
+                 (a local collector) or OTLP/HTTP over https"
             )));
         }
         let mut metadata = Vec::new();

@@ -12,15 +12,26 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use super::{Accepted, OtlpMessage, Refused, TransportSettings};
 use crate::delivery::retry::{self, Failure, Verdict};
 use crate::setup::config::{Compression, Protocol};
+use crate::vocab::redact::{HeadersDebug, UrlDebug};
 
 /// OTLP/HTTP to one URL.
-#[derive(Debug)]
 pub(crate) struct HttpTransport {
     http: reqwest::Client,
     endpoint: String,
     headers: Vec<(String, String)>,
     json: bool,
     gzip: bool,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("endpoint", &UrlDebug(&self.endpoint))
+            .field("headers", &HeadersDebug(&self.headers))
+            .field("json", &self.json)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpTransport {
