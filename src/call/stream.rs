@@ -56,6 +56,12 @@ pub(crate) fn stream_facts(
     attrs
 }
 
+/// Largest SSE event (or line) the tracer reads: a server that never sends a newline, or one
+/// event of many megabytes, costs at most this much (twice, with vector growth); the event is
+/// skipped (the caller still gets it, typed) and counted in
+/// [`tracer::STREAM_OVERSIZED_EVENTS`].
+pub(crate) const MAX_SSE_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
 /// One kept chunk event: when, which, and its JSON text.
 type ChunkEvent = (SystemTime, usize, String);
 
@@ -65,6 +71,10 @@ type ChunkEvent = (SystemTime, usize, String);
 pub(crate) struct StreamState<A> {
     start: Instant,
     line: Vec<u8>,
+    /// The current line or event passed [`MAX_SSE_EVENT_BYTES`]: skip to its end.
+    skipping: bool,
+    /// Events skipped for their size.
+    oversized: usize,
     event_data: String,
     event_name: String,
     typed_events: usize,
@@ -86,6 +96,8 @@ impl<A: Aggregate> StreamState<A> {
         Self {
             start,
             line: Vec::new(),
+            skipping: false,
+            oversized: 0,
             event_data: String::new(),
             event_name: String::new(),
             typed_events: 0,
@@ -101,12 +113,25 @@ impl<A: Aggregate> StreamState<A> {
         }
     }
 
-    /// Feeds raw SSE bytes (any split).
+    /// Feeds raw SSE bytes (any split). Memory stays bounded by [`MAX_SSE_EVENT_BYTES`]
+    /// whatever the server sends.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
         while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
             let (line, after) = rest.split_at(pos);
             rest = &after[1..];
+            if self.skipping {
+                // The end of an oversized line: drop it, and the event it belonged to.
+                self.skipping = false;
+                self.event_data.clear();
+                continue;
+            }
+            if self.line.len() + line.len() > MAX_SSE_EVENT_BYTES {
+                self.overflow();
+                self.line.clear();
+                self.event_data.clear();
+                continue;
+            }
             if self.line.is_empty() {
                 self.on_line(line);
             } else {
@@ -117,7 +142,21 @@ impl<A: Aggregate> StreamState<A> {
                 self.line = full;
             }
         }
+        if self.skipping {
+            return;
+        }
+        if self.line.len() + rest.len() > MAX_SSE_EVENT_BYTES {
+            self.overflow();
+            self.line = Vec::new(); // give the memory back
+            self.skipping = true;
+            return;
+        }
         self.line.extend_from_slice(rest);
+    }
+
+    /// Counts one oversized event (once, however long it goes on).
+    fn overflow(&mut self) {
+        self.oversized += 1;
     }
 
     fn on_line(&mut self, line: &[u8]) {
@@ -136,6 +175,14 @@ impl<A: Aggregate> StreamState<A> {
         };
         match field {
             "data" => {
+                if self.event_data.len() + value.len() >= MAX_SSE_EVENT_BYTES {
+                    // Many data lines of one huge event: drop the event.
+                    if !self.event_data.is_empty() {
+                        self.overflow();
+                    }
+                    self.event_data = String::new();
+                    return;
+                }
                 if !self.event_data.is_empty() {
                     self.event_data.push('\n');
                 }
@@ -206,6 +253,12 @@ impl<A: Aggregate> StreamState<A> {
         self.agg.on_event(event, elapsed);
     }
 
+    /// Bytes held for the SSE line and event being read.
+    #[cfg(test)]
+    pub(crate) fn buffered(&self) -> usize {
+        self.line.capacity() + self.event_data.capacity()
+    }
+
     /// Whether any event arrived.
     pub(crate) fn has_events(&self) -> bool {
         self.events > 0 || self.typed_events > 0
@@ -227,6 +280,12 @@ impl<A: Aggregate> StreamState<A> {
             attrs.push(KeyValue::new(
                 gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK,
                 d.as_secs_f64(),
+            ));
+        }
+        if self.oversized > 0 {
+            attrs.push(KeyValue::new(
+                tracer::STREAM_OVERSIZED_EVENTS,
+                i64::try_from(self.oversized).unwrap_or(i64::MAX),
             ));
         }
         attrs.extend(self.agg.attributes());

@@ -278,6 +278,9 @@ pub mod tracer {
     pub const STREAM_USAGE_INJECTED: &str = "mlflow_tracing.stream.usage_injected";
     /// Chunks received from the server (int), the usage-only chunk included.
     pub const STREAM_CHUNKS: &str = "mlflow_tracing.stream.chunks";
+    /// SSE events of a streamed call that the tracer skipped because one event (or line)
+    /// passed its 4 MiB bound (the caller still received them).
+    pub const STREAM_OVERSIZED_EVENTS: &str = "mlflow_tracing.stream.oversized_events";
     /// Chunks handed to the caller (int).
     pub const STREAM_CHUNKS_CONSUMED: &str = "mlflow_tracing.stream.chunks_consumed";
     /// Seconds from the request to the first content token (double).

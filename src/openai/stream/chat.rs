@@ -508,4 +508,40 @@ mod tests {
             "\"usage\""
         ));
     }
+
+    /// A server that never sends a newline costs at most the SSE bound, the oversized event
+    /// is counted, and the stream's next events are read again.
+    #[test]
+    fn sse_buffers_are_bounded() {
+        use crate::call::stream::MAX_SSE_EVENT_BYTES;
+        let mut a = agg();
+        let piece = vec![b'x'; 64 * 1024];
+        a.feed(b"data: ");
+        for _ in 0..(3 * MAX_SSE_EVENT_BYTES / piece.len()) {
+            a.feed(&piece);
+            // Vector growth may double the bound, never more.
+            assert!(a.buffered() <= 2 * MAX_SSE_EVENT_BYTES, "{}", a.buffered());
+        }
+        // The line ends; the stream goes on normally.
+        a.feed(b"\n\n");
+        feed(
+            &mut a,
+            &[
+                json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
+            "model": "deepseek-chat", "choices": [{"index": 0,
+            "delta": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}]}),
+            ],
+            7,
+        );
+        let attrs = a.attributes();
+        let oversized = attrs
+            .iter()
+            .find(|kv| kv.key.as_str() == crate::vocab::semconv::tracer::STREAM_OVERSIZED_EVENTS)
+            .map(|kv| kv.value.clone());
+        assert_eq!(oversized, Some(opentelemetry::Value::I64(1)));
+        assert_eq!(
+            a.agg.output().unwrap()["choices"][0]["message"]["content"],
+            "Paris."
+        );
+    }
 }
