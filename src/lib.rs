@@ -252,6 +252,7 @@ pub mod __bench {
             Self(StreamState::new(
                 std::time::Instant::now(),
                 crate::DEFAULT_CHUNK_EVENTS,
+                crate::DEFAULT_MAX_ATTRIBUTE_BYTES,
             ))
         }
 

@@ -94,9 +94,13 @@ pub(crate) trait StreamOperation: Operation + Send + 'static {
 
 /// Rebuilds one operation's response from its stream: the only stream code an operation
 /// writes.
-pub(crate) trait Aggregate: Default + Send + 'static {
+pub(crate) trait Aggregate: Send + 'static {
     /// What the caller's stream yields.
     type Event: Serialize;
+
+    /// A fresh aggregate keeping at most `limit` bytes of each text it accumulates (content,
+    /// reasoning, tool arguments): what can be exported, never more, however long the stream.
+    fn with_limit(limit: usize) -> Self;
 
     /// One raw SSE event's data (its JSON text), `elapsed` after the call started: what only
     /// the raw text has (fields async-openai's typed events drop).

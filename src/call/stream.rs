@@ -37,6 +37,7 @@ pub(crate) fn stream_facts(
     first_content: Option<Duration>,
     first_reasoning: Option<Duration>,
     first_tool_call: Option<Duration>,
+    dropped_bytes: usize,
 ) -> Vec<KeyValue> {
     let source = if has_usage {
         tracer::USAGE_SOURCE_PROVIDER
@@ -53,7 +54,30 @@ pub(crate) fn stream_facts(
             attrs.push(KeyValue::new(key, d.as_secs_f64()));
         }
     }
+    if dropped_bytes > 0 {
+        attrs.push(KeyValue::new(
+            tracer::STREAM_DROPPED_BYTES,
+            i64::try_from(dropped_bytes).unwrap_or(i64::MAX),
+        ));
+    }
     attrs
+}
+
+/// Appends `piece` to `text` while `text` stays within `limit` bytes (cut on a char
+/// boundary); returns the bytes left out. Streams accumulate through this, so a 100 MB
+/// answer costs `limit` bytes of memory, not 100 MB.
+pub(crate) fn push_capped(text: &mut String, piece: &str, limit: usize) -> usize {
+    let room = limit.saturating_sub(text.len());
+    if piece.len() <= room {
+        text.push_str(piece);
+        return 0;
+    }
+    let mut cut = room;
+    while !piece.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.push_str(&piece[..cut]);
+    piece.len() - cut
 }
 
 /// Largest SSE event (or line) the tracer reads: a server that never sends a newline, or one
@@ -91,8 +115,9 @@ pub(crate) struct StreamState<A> {
 }
 
 impl<A: Aggregate> StreamState<A> {
-    /// A fresh state keeping the first `head_cap` and last `tail_cap` chunk events.
-    pub(crate) fn new(start: Instant, (head_cap, tail_cap): (usize, usize)) -> Self {
+    /// A fresh state keeping the first `head_cap` and last `tail_cap` chunk events, and at
+    /// most `limit` bytes of each accumulated text.
+    pub(crate) fn new(start: Instant, (head_cap, tail_cap): (usize, usize), limit: usize) -> Self {
         Self {
             start,
             line: Vec::new(),
@@ -109,7 +134,7 @@ impl<A: Aggregate> StreamState<A> {
             events: 0,
             head: Vec::new(),
             tail: VecDeque::new(),
-            agg: A::default(),
+            agg: A::with_limit(limit),
         }
     }
 
@@ -309,7 +334,11 @@ pub(crate) struct StreamSink<A> {
 impl<A: Aggregate> StreamSink<A> {
     pub(crate) fn new(start: Instant, settings: &Settings) -> Self {
         Self {
-            state: Mutex::new(StreamState::new(start, settings.chunk_events)),
+            state: Mutex::new(StreamState::new(
+                start,
+                settings.chunk_events,
+                settings.max_attribute_bytes,
+            )),
             captured: AtomicBool::new(false),
         }
     }
@@ -451,5 +480,20 @@ impl<Op: StreamOperation> Stream for TracedStream<Op> {
 impl<Op: StreamOperation> Drop for TracedStream<Op> {
     fn drop(&mut self) {
         self.finish(End::Cancelled);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_capped_cuts_on_a_char_boundary() {
+        let mut text = String::new();
+        assert_eq!(push_capped(&mut text, "héllo", 2), 5);
+        assert_eq!(text, "h", "é is two bytes: not cut in half");
+        assert_eq!(push_capped(&mut text, "x", 2), 0);
+        assert_eq!(push_capped(&mut text, "yz", 2), 2);
+        assert_eq!(text, "hx");
     }
 }

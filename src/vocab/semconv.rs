@@ -281,6 +281,9 @@ pub mod tracer {
     /// SSE events of a streamed call that the tracer skipped because one event (or line)
     /// passed its 4 MiB bound (the caller still received them).
     pub const STREAM_OVERSIZED_EVENTS: &str = "mlflow_tracing.stream.oversized_events";
+    /// Bytes of a streamed answer (content, reasoning, tool arguments) not kept for the span
+    /// because they passed the attribute cap (the caller still received them).
+    pub const STREAM_DROPPED_BYTES: &str = "mlflow_tracing.stream.dropped_bytes";
     /// Chunks handed to the caller (int).
     pub const STREAM_CHUNKS_CONSUMED: &str = "mlflow_tracing.stream.chunks_consumed";
     /// Seconds from the request to the first content token (double).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::call::operation::Aggregate;
-use crate::call::stream::stream_facts;
+use crate::call::stream::{push_capped, stream_facts};
 
 // ---------------------------------------------------------------------------------------
 // What only the raw chunk text has: DeepSeek's `reasoning_content` deltas and usage extras.
@@ -116,6 +116,10 @@ pub(crate) struct ChatAggregate {
     first_content: Option<Duration>,
     first_reasoning: Option<Duration>,
     first_tool_call: Option<Duration>,
+    /// Most bytes kept of each accumulated text.
+    limit: usize,
+    /// Bytes left out by that cap.
+    dropped: usize,
 }
 
 impl std::fmt::Debug for ChatAggregate {
@@ -129,6 +133,13 @@ impl std::fmt::Debug for ChatAggregate {
 impl Aggregate for ChatAggregate {
     type Event = CreateChatCompletionStreamResponse;
 
+    fn with_limit(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
     fn on_raw(&mut self, data: &str, elapsed: Duration) {
         if data.contains("\"reasoning_content\"") {
             if let Ok(raw) = serde_json::from_str::<RawReasoning<'_>>(data) {
@@ -136,11 +147,8 @@ impl Aggregate for ChatAggregate {
                     let reasoning = choice.delta.and_then(|d| d.reasoning_content);
                     if let Some(r) = reasoning.filter(|r| !r.is_empty()) {
                         self.first_reasoning.get_or_insert(elapsed);
-                        self.choices
-                            .entry(choice.index)
-                            .or_default()
-                            .reasoning
-                            .push_str(&r);
+                        let acc = self.choices.entry(choice.index).or_default();
+                        self.dropped += push_capped(&mut acc.reasoning, &r, self.limit);
                     }
                 }
             }
@@ -183,13 +191,12 @@ impl Aggregate for ChatAggregate {
                 acc.has_content = true;
                 if !content.is_empty() {
                     self.first_content.get_or_insert(elapsed);
-                    acc.content.push_str(content);
+                    self.dropped += push_capped(&mut acc.content, content, self.limit);
                 }
             }
             if let Some(refusal) = &delta.refusal {
-                acc.refusal
-                    .get_or_insert_with(String::new)
-                    .push_str(refusal);
+                let text = acc.refusal.get_or_insert_with(String::new);
+                self.dropped += push_capped(text, refusal, self.limit);
             }
             for call in delta.tool_calls.iter().flatten() {
                 self.first_tool_call.get_or_insert(elapsed);
@@ -202,10 +209,10 @@ impl Aggregate for ChatAggregate {
                 }
                 if let Some(function) = &call.function {
                     if let Some(name) = &function.name {
-                        tool.name.push_str(name);
+                        self.dropped += push_capped(&mut tool.name, name, self.limit);
                     }
                     if let Some(arguments) = &function.arguments {
-                        tool.arguments.push_str(arguments);
+                        self.dropped += push_capped(&mut tool.arguments, arguments, self.limit);
                     }
                 }
             }
@@ -233,6 +240,7 @@ impl Aggregate for ChatAggregate {
             self.first_content,
             self.first_reasoning,
             self.first_tool_call,
+            self.dropped,
         )
     }
 }
@@ -321,7 +329,11 @@ mod tests {
     }
 
     fn agg() -> State {
-        State::new(Instant::now(), (100, 20))
+        State::new(
+            Instant::now(),
+            (100, 20),
+            crate::DEFAULT_MAX_ATTRIBUTE_BYTES,
+        )
     }
 
     /// Feeds chunks as the traced stream does: raw SSE (split every `split` bytes) from the
@@ -464,7 +476,7 @@ mod tests {
 
     #[test]
     fn chunk_events_keep_first_and_last() {
-        let mut a = State::new(Instant::now(), (3, 2));
+        let mut a = State::new(Instant::now(), (3, 2), crate::DEFAULT_MAX_ATTRIBUTE_BYTES);
         let chunks: Vec<Value> = (0..10)
             .map(|i| delta(json!({"content": i.to_string()}), Value::Null))
             .collect();
@@ -543,5 +555,28 @@ mod tests {
             a.agg.output().unwrap()["choices"][0]["message"]["content"],
             "Paris."
         );
+    }
+
+    /// A long answer is kept only up to the cap (memory bounded), and the span says how much
+    /// was left out.
+    #[test]
+    fn accumulated_text_is_capped() {
+        let mut a = State::new(Instant::now(), (100, 20), 10);
+        let chunks: Vec<Value> = (0..5)
+            .map(|_| {
+                json!({"id": "c", "object": "chat.completion.chunk", "created": 1,
+                    "model": "deepseek-chat", "choices": [{"index": 0,
+                    "delta": {"content": "Hello "}, "finish_reason": null}]})
+            })
+            .collect();
+        feed(&mut a, &chunks, 16);
+        let content = a.agg.output().unwrap()["choices"][0]["message"]["content"].clone();
+        assert_eq!(content, "Hello Hell");
+        let dropped = a
+            .attributes()
+            .into_iter()
+            .find(|kv| kv.key.as_str() == crate::vocab::semconv::tracer::STREAM_DROPPED_BYTES)
+            .map(|kv| kv.value);
+        assert_eq!(dropped, Some(opentelemetry::Value::I64(20)));
     }
 }

@@ -15,7 +15,7 @@ use opentelemetry::KeyValue;
 use serde_json::{json, Value};
 
 use crate::call::operation::Aggregate;
-use crate::call::stream::stream_facts;
+use crate::call::stream::{push_capped, stream_facts};
 use crate::record::error::ErrorRecord;
 
 /// One output item: as added, then as done.
@@ -44,6 +44,10 @@ struct Rebuild {
     first_text: Option<Duration>,
     first_reasoning: Option<Duration>,
     first_tool_call: Option<Duration>,
+    /// Most bytes kept of each accumulated text.
+    limit: usize,
+    /// Bytes left out by that cap.
+    dropped: usize,
 }
 
 fn index(event: &Value, key: &str) -> u64 {
@@ -103,21 +107,23 @@ impl Rebuild {
                 if !delta.is_empty() {
                     self.first_text.get_or_insert(elapsed);
                 }
-                self.items
+                let text = self
+                    .items
                     .entry(index(&event, "output_index"))
                     .or_default()
                     .text
                     .entry(index(&event, "content_index"))
-                    .or_default()
-                    .push_str(delta);
+                    .or_default();
+                self.dropped += push_capped(text, delta, self.limit);
             }
             "response.function_call_arguments.delta" => {
                 self.first_tool_call.get_or_insert(elapsed);
-                self.items
+                let arguments = &mut self
+                    .items
                     .entry(index(&event, "output_index"))
                     .or_default()
-                    .arguments
-                    .push_str(text(&event, "delta"));
+                    .arguments;
+                self.dropped += push_capped(arguments, text(&event, "delta"), self.limit);
             }
             "response.reasoning_summary_text.delta" | "response.reasoning_text.delta" => {
                 self.first_reasoning.get_or_insert(elapsed);
@@ -209,6 +215,17 @@ impl ResponsesAggregate {
 impl Aggregate for ResponsesAggregate {
     type Event = ResponseStreamEvent;
 
+    fn with_limit(limit: usize) -> Self {
+        let rebuild = || Rebuild {
+            limit,
+            ..Rebuild::default()
+        };
+        Self {
+            raw: rebuild(),
+            typed: rebuild(),
+        }
+    }
+
     fn on_raw(&mut self, data: &str, elapsed: Duration) {
         if let Ok(event) = serde_json::from_str::<Value>(data) {
             self.raw.feed(event, elapsed);
@@ -252,6 +269,7 @@ impl Aggregate for ResponsesAggregate {
             active.first_text,
             active.first_reasoning,
             active.first_tool_call,
+            active.dropped,
         )
     }
 
@@ -297,7 +315,11 @@ mod tests {
     }
 
     fn state() -> State {
-        State::new(Instant::now(), (100, 20))
+        State::new(
+            Instant::now(),
+            (100, 20),
+            crate::DEFAULT_MAX_ATTRIBUTE_BYTES,
+        )
     }
 
     #[test]
