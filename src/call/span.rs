@@ -28,7 +28,7 @@ pub(crate) fn set_attributes(span: &tracing::Span, attrs: Vec<KeyValue>) {
 pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
     set_attributes(span, error.attributes());
     span.add_event(otel::EXCEPTION_EVENT, error.event());
-    span.set_status(Status::error(error.message.clone()));
+    span.set_status(Status::error(error.recorded_message()));
 }
 
 /// What a successful `Op` call records: the response attributes, plus its GenAI content when

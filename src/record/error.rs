@@ -5,7 +5,12 @@ use std::borrow::Cow;
 use async_openai::error::OpenAIError;
 use opentelemetry::KeyValue;
 
+use crate::vocab::json::capped_str;
 use crate::vocab::semconv::{mlflow, otel};
+
+/// Longest error message recorded (exception event and span status); a 5xx body quoted in an
+/// error can be megabytes.
+pub(crate) const MAX_ERROR_MESSAGE_BYTES: usize = 8 * 1024;
 
 /// How a failed call is recorded: error class, message and HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,8 +96,13 @@ impl ErrorRecord {
     pub(crate) fn event(&self) -> Vec<KeyValue> {
         vec![
             KeyValue::new(otel::EXCEPTION_TYPE, self.error_type.to_string()),
-            KeyValue::new(otel::EXCEPTION_MESSAGE, self.message.clone()),
+            KeyValue::new(otel::EXCEPTION_MESSAGE, self.recorded_message()),
         ]
+    }
+
+    /// The message as recorded: at most [`MAX_ERROR_MESSAGE_BYTES`].
+    pub(crate) fn recorded_message(&self) -> String {
+        capped_str(&self.message, MAX_ERROR_MESSAGE_BYTES)
     }
 }
 
@@ -198,5 +208,21 @@ mod tests {
         let err = serde_json::from_str::<Value>("{").unwrap_err();
         let rec = ErrorRecord::from_openai(&OpenAIError::JSONDeserialize(err, "{".into()));
         assert_eq!(rec.error_type, "JSONDeserializeError");
+    }
+
+    #[test]
+    fn recorded_messages_are_capped() {
+        let rec = ErrorRecord {
+            error_type: "InternalServerError".into(),
+            message: "x".repeat(5 * 1024 * 1024),
+            http_status: Some(500),
+        };
+        assert!(rec.recorded_message().len() <= MAX_ERROR_MESSAGE_BYTES);
+        let message = rec
+            .event()
+            .into_iter()
+            .find(|kv| kv.key.as_str() == otel::EXCEPTION_MESSAGE)
+            .unwrap();
+        assert!(message.value.as_str().len() <= MAX_ERROR_MESSAGE_BYTES);
     }
 }
