@@ -1,7 +1,7 @@
 //! The console destination: keeps finished spans and prints them as a readable tree when the
 //! guard drops, so a user sees every traced call without running any server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,35 +11,72 @@ use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value as Json;
 
+use super::queue::approx_size;
 use super::retry::Failure;
 use super::worker::{Sent, Sink};
 use crate::mlflow::trace::TokenUsage;
 use crate::vocab::semconv::{mlflow, otel};
 
-/// Most spans kept for the printout.
-const MAX_KEPT_SPANS: usize = 10_000;
+/// Most spans kept for the printout (the most recent ones).
+pub(crate) const MAX_KEPT_SPANS: usize = 2_000;
+/// Most (estimated) bytes of spans kept for the printout: a long-running service on the
+/// console destination holds at most this much, whatever it traces.
+pub(crate) const MAX_KEPT_BYTES: usize = 16 * 1024 * 1024;
 
-/// The console destination's sink: keeps spans in memory for [`render_tree`].
+/// The spans kept: a ring of the most recent ones, bounded by count and bytes.
+#[derive(Debug, Default)]
+struct Ring {
+    spans: VecDeque<(SpanData, usize)>,
+    bytes: usize,
+    /// Older spans let go to stay within the bounds.
+    evicted: usize,
+}
+
+/// The console destination's sink: keeps the most recent spans in memory for
+/// [`render_tree`], at most [`MAX_KEPT_SPANS`] spans and [`MAX_KEPT_BYTES`] bytes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConsoleExporter {
-    spans: Arc<Mutex<Vec<SpanData>>>,
+    ring: Arc<Mutex<Ring>>,
 }
 
 impl ConsoleExporter {
-    /// Takes every span received so far.
-    pub(crate) fn take(&self) -> Vec<SpanData> {
-        std::mem::take(&mut *self.spans.lock().unwrap_or_else(|e| e.into_inner()))
+    fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Copies of the spans received so far that belong to `trace_id`.
+    /// Takes every span kept so far, and how many older ones were let go.
+    pub(crate) fn take(&self) -> (Vec<SpanData>, usize) {
+        let ring = std::mem::take(&mut *self.ring());
+        (
+            ring.spans.into_iter().map(|(s, _)| s).collect(),
+            ring.evicted,
+        )
+    }
+
+    /// Copies of the spans kept so far that belong to `trace_id`.
     pub(crate) fn spans_of(&self, trace_id: opentelemetry::trace::TraceId) -> Vec<SpanData> {
-        self.spans
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.ring()
+            .spans
             .iter()
-            .filter(|s| s.span_context.trace_id() == trace_id)
-            .cloned()
+            .filter(|(s, _)| s.span_context.trace_id() == trace_id)
+            .map(|(s, _)| s.clone())
             .collect()
+    }
+
+    /// Keeps `span`, letting the oldest go while a bound is passed.
+    fn keep(&self, span: SpanData) {
+        let size = approx_size(&span);
+        let mut ring = self.ring();
+        ring.bytes += size;
+        ring.spans.push_back((span, size));
+        while ring.spans.len() > MAX_KEPT_SPANS
+            || (ring.bytes > MAX_KEPT_BYTES && ring.spans.len() > 1)
+        {
+            if let Some((_, size)) = ring.spans.pop_front() {
+                ring.bytes -= size;
+                ring.evicted += 1;
+            }
+        }
     }
 }
 
@@ -62,18 +99,15 @@ impl Sink for ConsoleExporter {
         spans
     }
 
-    /// Keeps the spans for the printout, up to [`MAX_KEPT_SPANS`]; the rest are refused.
+    /// Keeps the spans for the printout; every span counts as delivered (the printout shows
+    /// the most recent ones and says how many older ones it let go).
     fn send(&mut self, batch: Vec<SpanData>, _timeout: Duration) -> Sent<Vec<SpanData>> {
-        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
-        let room = MAX_KEPT_SPANS.saturating_sub(spans.len());
-        let total = batch.len();
-        spans.extend(batch.into_iter().take(room));
-        let kept = total.min(room);
+        let exported = batch.len();
+        for span in batch {
+            self.keep(span);
+        }
         Sent {
-            exported: kept,
-            refused: total - kept,
-            refusal: (kept < total)
-                .then(|| format!("the console keeps at most {MAX_KEPT_SPANS} spans")),
+            exported,
             ..Sent::default()
         }
     }
@@ -121,8 +155,9 @@ fn describe(span: &SpanData) -> String {
     line
 }
 
-/// Renders spans as one indented tree per trace, children in start order.
-pub(crate) fn render_tree(spans: &[SpanData]) -> String {
+/// Renders spans as one indented tree per trace, children in start order, after a line on
+/// the `evicted` older spans the ring let go.
+pub(crate) fn render_tree(spans: &[SpanData], evicted: usize) -> String {
     let ids: std::collections::HashSet<SpanId> =
         spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
@@ -139,6 +174,14 @@ pub(crate) fn render_tree(spans: &[SpanData]) -> String {
     }
     roots.sort_by_key(|s| s.start_time);
     let mut out = String::new();
+    if evicted > 0 {
+        let _ = writeln!(
+            out,
+            "({evicted} older span(s) not shown: the console keeps the last {MAX_KEPT_SPANS} \
+             spans / {} MiB)",
+            MAX_KEPT_BYTES / (1024 * 1024)
+        );
+    }
     for root in roots {
         let _ = writeln!(
             out,
@@ -168,5 +211,44 @@ fn walk(
         for (i, kid) in kids.iter().enumerate() {
             walk(kid, children, &child_prefix, i + 1 == kids.len(), out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mlflow::metadata::test_span;
+
+    #[test]
+    fn the_console_keeps_a_bounded_ring_of_the_latest_spans() {
+        let console = ConsoleExporter::default();
+        for id in 1..=(MAX_KEPT_SPANS as u64 + 5) {
+            console.keep(test_span(u128::from(id), id, 0, vec![]));
+        }
+        let (kept, evicted) = console.take();
+        assert_eq!((kept.len(), evicted), (MAX_KEPT_SPANS, 5));
+        assert_eq!(
+            kept[0].span_context.span_id(),
+            SpanId::from(6),
+            "the oldest went first"
+        );
+        let tree = render_tree(&kept[..1], evicted);
+        assert!(tree.starts_with("(5 older span(s) not shown"), "{tree}");
+
+        // Large spans: the byte bound holds.
+        let big = "x".repeat(MAX_KEPT_BYTES / 4);
+        for id in 1..=8 {
+            console.keep(test_span(
+                1,
+                id,
+                0,
+                vec![opentelemetry::KeyValue::new("big", big.clone())],
+            ));
+        }
+        assert!(
+            console.ring().bytes <= MAX_KEPT_BYTES,
+            "{}",
+            console.ring().bytes
+        );
     }
 }

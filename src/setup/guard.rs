@@ -143,7 +143,8 @@ impl TelemetryGuard {
             let _ = metrics.shutdown(left.max(METRICS_SHUTDOWN_FLOOR));
         }
         if let Target::Console(exporter) = &self.target {
-            let tree = console::render_tree(&exporter.take());
+            let (spans, evicted) = exporter.take();
+            let tree = console::render_tree(&spans, evicted);
             if !tree.is_empty() {
                 eprint!("{tree}");
             }
