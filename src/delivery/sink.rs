@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::trace::Status;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
@@ -25,7 +25,7 @@ use super::transport::{Accepted, Refused, Transport};
 use super::worker::{Sent, Sink};
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
-use crate::record::shape;
+use crate::record::{self, shape};
 use crate::setup::config::Experiment;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::tracer;
@@ -177,7 +177,7 @@ impl TraceInfoState {
         let process = self.process.get_or_insert_with(ProcessMetadata::resolve);
         let mut roots = Vec::new();
         for (index, span) in spans.iter_mut().enumerate() {
-            if span.parent_span_id == SpanId::INVALID {
+            if record::is_local_root(span) {
                 let user = take_user_metadata(span);
                 roots.push((index, user, metadata::span_size(span)));
             } else {

@@ -18,6 +18,13 @@ pub(crate) mod responses;
 pub(crate) mod shape;
 pub(crate) mod usage;
 
+/// Whether `span` is the root of its trace *in this process*: no parent, or a parent in
+/// another process (an incoming `traceparent`). Trace-level data and MLflow's trace metadata
+/// are settled when this span ends, so a service continuing remote traces releases them.
+pub(crate) fn is_local_root(span: &opentelemetry_sdk::trace::SpanData) -> bool {
+    span.parent_span_id == opentelemetry::trace::SpanId::INVALID || span.parent_span_is_remote
+}
+
 /// GenAI attributes of a user span of type `span_type` named `name`, so backends reading only
 /// the GenAI conventions (Phoenix, ...) see agents and tools for what they are.
 pub(crate) fn genai_span_kind(span_type: &SpanType, name: &str) -> Vec<KeyValue> {

@@ -9,7 +9,7 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::TraceId;
@@ -75,8 +75,9 @@ impl Default for Settings {
 }
 
 /// Traces with pending trace-level data; bounded so traces whose root never ends cannot grow
-/// it forever.
-const MAX_PENDING_TRACES: usize = 10_000;
+/// it forever. Entries are released when the trace's local root ends (a span with no parent,
+/// or with a remote one).
+pub(crate) const MAX_PENDING_TRACES: usize = 10_000;
 
 /// Trace-level data (name, session, user, tags, metadata) waiting for each trace's root span
 /// to end, and the last trace whose root ended.
@@ -84,6 +85,8 @@ const MAX_PENDING_TRACES: usize = 10_000;
 pub(crate) struct TraceBook {
     pending: Mutex<HashMap<TraceId, Vec<KeyValue>>>,
     last: Mutex<Option<TraceId>>,
+    /// Values refused because [`MAX_PENDING_TRACES`] traces were pending.
+    refused: AtomicU64,
 }
 
 impl TraceBook {
@@ -92,6 +95,13 @@ impl TraceBook {
     pub(crate) fn set(&self, trace_id: TraceId, kv: KeyValue) -> bool {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if pending.len() >= MAX_PENDING_TRACES && !pending.contains_key(&trace_id) {
+            if self.refused.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    target: crate::delivery::report::TARGET,
+                    "trace-level data refused: {MAX_PENDING_TRACES} traces hold data and none \
+                     of their root spans has ended"
+                );
+            }
             return false;
         }
         let attrs = pending.entry(trace_id).or_default();
@@ -108,6 +118,13 @@ impl TraceBook {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&trace_id)
             .unwrap_or_default()
+    }
+
+    /// Traces with pending data, and values refused because the book was full.
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> (usize, u64) {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).len();
+        (pending, self.refused.load(Ordering::Relaxed))
     }
 
     /// The last trace whose root span ended.

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::SpanId;
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
 use crate::metrics::Metrics;
+use crate::record;
 use crate::setup::pipeline::{Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::vocab::semconv::mlflow;
 
@@ -86,7 +86,7 @@ impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
     }
 
     fn on_end(&self, mut span: SpanData) {
-        if span.parent_span_id == SpanId::INVALID {
+        if record::is_local_root(&span) {
             finish_root(&self.traces, &mut span);
         }
         if let Some(metrics) = &self.metrics {
@@ -121,4 +121,57 @@ fn finish_root(traces: &TraceBook, span: &mut SpanData) {
     span.attributes
         .retain(|kv| !extra.iter().any(|e| e.key == kv.key));
     span.attributes.extend(extra);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mlflow::metadata::test_span;
+    use crate::setup::pipeline::MAX_PENDING_TRACES;
+    use opentelemetry::trace::TraceId;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+
+    fn processor() -> (
+        MlflowSpanProcessor<SimpleSpanProcessor<InMemorySpanExporter>>,
+        Arc<TraceBook>,
+    ) {
+        let book = Arc::new(TraceBook::default());
+        let exporter = InMemorySpanExporter::default();
+        let processor =
+            MlflowSpanProcessor::with_book(SimpleSpanProcessor::new(exporter), book.clone());
+        (processor, book)
+    }
+
+    /// A service continuing incoming traces (remote parents) releases each trace's data when
+    /// its local root ends, so the book never fills up.
+    #[test]
+    fn remote_parents_release_pending_data() {
+        let (processor, book) = processor();
+        for trace in 1..=(MAX_PENDING_TRACES as u128 + 10) {
+            let id = TraceId::from(trace);
+            assert!(
+                book.set(id, KeyValue::new("mlflow.traceTag.k", "v")),
+                "trace {trace}"
+            );
+            let mut local_root = test_span(trace, 2, 1, vec![]);
+            local_root.parent_span_is_remote = true;
+            processor.on_end(local_root);
+        }
+        assert_eq!(book.pending(), (0, 0));
+        assert_eq!(
+            book.last(),
+            Some(TraceId::from(MAX_PENDING_TRACES as u128 + 10))
+        );
+    }
+
+    /// Traces whose root never ends fill the book up to its bound, and the refusals are
+    /// counted.
+    #[test]
+    fn the_book_is_bounded_and_counts_refusals() {
+        let book = TraceBook::default();
+        for trace in 1..=(MAX_PENDING_TRACES as u128 + 3) {
+            book.set(TraceId::from(trace), KeyValue::new("k", "v"));
+        }
+        assert_eq!(book.pending(), (MAX_PENDING_TRACES, 3));
+    }
 }
