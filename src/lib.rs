@@ -166,6 +166,7 @@ pub use openai::chat::TracedChat;
 pub use openai::client::{OpenAIClientExt, TracedClient};
 pub use openai::embeddings::TracedEmbeddings;
 pub use openai::responses::TracedResponses;
+pub use record::content::{Capture, Redactor};
 pub use setup::config::{
     Auth, Compression, Config, Destination, Experiment, Protocol, Shape, DEFAULT_EXPORT_TIMEOUT,
     DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS,
@@ -179,6 +180,20 @@ pub use setup::pipeline::{is_enabled, set_enabled, PipelineLayer};
 pub use setup::processor::MlflowSpanProcessor;
 pub use setup::traces::{get_trace, last_trace_id};
 pub use vocab::span_type::SpanType;
+
+/// Ready-made redaction for [`Config::with_redactor`]: e-mail addresses, payment card numbers
+/// (Luhn-checked) and API keys in string values become `[EMAIL]`, `[CARD]` and `[API_KEY]`.
+///
+/// ```
+/// let mut request = serde_json::json!({"messages": [
+///     {"role": "user", "content": "I am jane@example.com, card 4111 1111 1111 1111"}
+/// ]});
+/// mlflow_tracing::redact::patterns(&mut request);
+/// assert_eq!(request["messages"][0]["content"], "I am [EMAIL], card [CARD]");
+/// ```
+pub mod redact {
+    pub use crate::record::patterns::{patterns, redact_text};
+}
 
 /// `tracing` target of every span and event this crate emits.
 pub const TARGET: &str = "mlflow_tracing";

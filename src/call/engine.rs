@@ -56,7 +56,7 @@ where
     match &result {
         Ok(response) => {
             let json = body.json().unwrap_or_else(|| to_json(response));
-            let attrs = response_attributes::<Op>(&json, call.settings());
+            let attrs = response_attributes::<Op>(json, call.settings());
             call.succeed(attrs);
         }
         Err(error) => call.fail(error),

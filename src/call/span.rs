@@ -13,6 +13,7 @@ use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::call::operation::{CallInfo, CallSite, CaptureTicket, Operation};
+use crate::record::content;
 use crate::record::error::ErrorRecord;
 use crate::setup::pipeline::{Scope, Settings};
 use crate::vocab::semconv::{mlflow, otel, tracer};
@@ -32,15 +33,17 @@ pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
 }
 
 /// What a successful `Op` call records: the response attributes, plus its GenAI content when
-/// the pipeline captures it.
+/// the pipeline captures it; the redaction hook and the capture mode applied first.
 pub(crate) fn response_attributes<Op: Operation>(
-    response: &Value,
+    mut response: Value,
     settings: &Settings,
 ) -> Vec<KeyValue> {
-    let mut attrs = Op::response_attributes(response, settings);
+    content::prepare(&mut response, settings.capture, settings.redactor.as_ref());
+    let mut attrs = Op::response_attributes(&response, settings);
     if settings.genai_content {
-        attrs.extend(Op::output_messages(response, settings.max_attribute_bytes));
+        attrs.extend(Op::output_messages(&response, settings.max_attribute_bytes));
     }
+    content::strip(&mut attrs, settings.capture);
     attrs
 }
 
@@ -74,8 +77,9 @@ impl Call {
         if span.is_disabled() {
             return None;
         }
-        let json = to_json(request);
         let settings = scope.settings();
+        let mut json = to_json(request);
+        content::prepare(&mut json, settings.capture, settings.redactor.as_ref());
         let model = json.get("model").and_then(Value::as_str).unwrap_or("");
         let provider = site.provider(model, settings);
         let info = CallInfo {
@@ -93,6 +97,7 @@ impl Call {
                 attrs.push(KeyValue::new(otel::SERVER_PORT, i64::from(*port)));
             }
         }
+        content::strip(&mut attrs, settings.capture);
         set_attributes(&span, attrs);
         Some(Self {
             span,

@@ -24,6 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::call::operation::{Aggregate, EventStream, StreamOperation};
 use crate::call::sink::BodySink;
 use crate::call::span::{response_attributes, Call};
+use crate::record::content::{self, Redactor};
 use crate::record::error::ErrorRecord;
 use crate::setup::pipeline::Settings;
 use crate::vocab::json::capped_str;
@@ -110,6 +111,8 @@ pub(crate) struct StreamState<A> {
     events: usize,
     head: Vec<ChunkEvent>,
     tail: VecDeque<ChunkEvent>,
+    /// The user's redaction hook, run on each kept chunk.
+    redactor: Option<Redactor>,
     /// The operation's aggregate.
     pub(crate) agg: A,
 }
@@ -134,8 +137,15 @@ impl<A: Aggregate> StreamState<A> {
             events: 0,
             head: Vec::new(),
             tail: VecDeque::new(),
+            redactor: None,
             agg: A::with_limit(limit),
         }
+    }
+
+    /// Runs `redactor` on every chunk kept as an event.
+    pub(crate) fn with_redactor(mut self, redactor: Option<Redactor>) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Feeds raw SSE bytes (any split). Memory stays bounded by [`MAX_SSE_EVENT_BYTES`]
@@ -248,6 +258,19 @@ impl<A: Aggregate> StreamState<A> {
     fn keep_event(&mut self, data: &str) {
         let index = self.events;
         self.events += 1;
+        let kept = self.head.len() < self.head_cap || self.tail_cap > 0;
+        let redacted;
+        let data = match &self.redactor {
+            Some(redactor) if kept => {
+                // The hook sees the chunk as structure; text that is not JSON goes as is.
+                redacted = serde_json::from_str::<serde_json::Value>(data).map(|mut value| {
+                    redactor.apply(&mut value);
+                    value.to_string()
+                });
+                redacted.as_deref().unwrap_or(data)
+            }
+            _ => data,
+        };
         let now = SystemTime::now();
         if self.head.len() < self.head_cap {
             self.head.push((now, index, data.to_owned()));
@@ -334,11 +357,19 @@ pub(crate) struct StreamSink<A> {
 impl<A: Aggregate> StreamSink<A> {
     pub(crate) fn new(start: Instant, settings: &Settings) -> Self {
         Self {
-            state: Mutex::new(StreamState::new(
-                start,
-                settings.chunk_events,
-                settings.max_attribute_bytes,
-            )),
+            state: Mutex::new(
+                StreamState::new(
+                    start,
+                    // Chunks are content: kept as events only with full capture.
+                    if content::keeps_chunks(settings.capture) {
+                        settings.chunk_events
+                    } else {
+                        (0, 0)
+                    },
+                    settings.max_attribute_bytes,
+                )
+                .with_redactor(settings.redactor.clone()),
+            ),
             captured: AtomicBool::new(false),
         }
     }
@@ -439,7 +470,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
         };
         attrs.push(KeyValue::new(tracer::COMPLETED, failure.is_none()));
         let mut all = output
-            .map(|output| response_attributes::<Op>(&output, settings))
+            .map(|output| response_attributes::<Op>(output, settings))
             .unwrap_or_default();
         all.extend(attrs);
         call.finish(all, failure.as_ref());

@@ -12,6 +12,7 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::call::span::{record_error, set_attributes};
+use crate::record::content::{self, Capture, Redactor};
 use crate::record::error::ErrorRecord;
 use crate::record::genai_span_kind;
 use crate::setup::pipeline::Scope;
@@ -40,6 +41,9 @@ pub struct UserSpan {
     span: tracing::Span,
     /// Cap of one attribute value, from the pipeline the span was started under.
     max_attribute_bytes: usize,
+    /// Content capture and redaction of that pipeline.
+    capture: Capture,
+    redactor: Option<Redactor>,
 }
 
 impl UserSpan {
@@ -50,6 +54,8 @@ impl UserSpan {
             return Self {
                 span: tracing::Span::none(),
                 max_attribute_bytes: 0,
+                capture: Capture::None,
+                redactor: None,
             };
         };
         let span = tracing::info_span!(target: crate::TARGET, "span", otel.name = name);
@@ -58,9 +64,12 @@ impl UserSpan {
             span.set_attribute(mlflow::SPAN_TYPE, span_type.as_str().to_owned());
             set_attributes(&span, genai_span_kind(&span_type, name));
         }
+        let settings = scope.settings();
         Self {
             span,
-            max_attribute_bytes: scope.settings().max_attribute_bytes,
+            max_attribute_bytes: settings.max_attribute_bytes,
+            capture: settings.capture,
+            redactor: settings.redactor.clone(),
         }
     }
 
@@ -93,9 +102,16 @@ impl UserSpan {
         }
     }
 
+    /// Records inputs or outputs after the redaction hook and the capture mode (nothing at
+    /// all with [`Capture::None`]).
     fn set_json_value(&self, key: &'static str, value: &Value) {
+        if self.capture == Capture::None {
+            return;
+        }
+        let mut value = value.clone();
+        content::prepare(&mut value, self.capture, self.redactor.as_ref());
         self.span
-            .set_attribute(key, capped_json(value, self.max_attribute_bytes));
+            .set_attribute(key, capped_json(&value, self.max_attribute_bytes));
     }
 
     /// Sets any attribute (string, integer, float, bool or array).

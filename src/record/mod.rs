@@ -12,8 +12,10 @@ use crate::vocab::semconv::gen_ai;
 use crate::vocab::span_type::SpanType;
 
 pub(crate) mod chat;
+pub(crate) mod content;
 pub(crate) mod embeddings;
 pub(crate) mod error;
+pub(crate) mod patterns;
 pub(crate) mod responses;
 pub(crate) mod shape;
 pub(crate) mod usage;

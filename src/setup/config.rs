@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::otlp::{self, Endpoint, OtlpSettings, Signal};
 pub use super::otlp::{Compression, Protocol};
+use crate::record::content::{Capture, Redactor};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
 
@@ -164,6 +165,8 @@ pub struct Config {
     pub(crate) stream_usage: Option<bool>,
     pub(crate) genai_content: Option<bool>,
     pub(crate) chunk_events: Option<(usize, usize)>,
+    pub(crate) capture: Option<Capture>,
+    pub(crate) redactor: Option<Redactor>,
     pub(crate) max_queue_spans: usize,
     pub(crate) max_queue_bytes: usize,
     pub(crate) max_batch_spans: usize,
@@ -200,6 +203,8 @@ impl fmt::Debug for Config {
             .field("stream_usage", &self.stream_usage)
             .field("genai_content", &self.genai_content)
             .field("chunk_events", &self.chunk_events)
+            .field("capture", &self.capture)
+            .field("redactor", &self.redactor)
             .field("max_queue_spans", &self.max_queue_spans)
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("max_batch_spans", &self.max_batch_spans)
@@ -244,6 +249,8 @@ impl Config {
             stream_usage: None,
             genai_content: None,
             chunk_events: None,
+            capture: None,
+            redactor: None,
             max_queue_spans: DEFAULT_MAX_QUEUE_SPANS,
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             max_batch_spans: DEFAULT_MAX_BATCH_SPANS,
@@ -347,6 +354,22 @@ impl Config {
         if let Some(raw) = get(env::MLFLOW_TRACING_GENAI_CONTENT) {
             let on = raw.trim().to_ascii_lowercase();
             config.genai_content = Some(matches!(on.as_str(), "true" | "1" | "on" | "yes"));
+        }
+        // Ours wins over the OpenTelemetry one (`true` = full, `false` = metadata only).
+        if let Some(raw) = get(env::MLFLOW_TRACING_CAPTURE) {
+            match raw.parse() {
+                Ok(capture) => config.capture = Some(capture),
+                Err(reason) => config.invalid.push((env::MLFLOW_TRACING_CAPTURE, reason)),
+            }
+        } else if let Some(raw) = get(env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT) {
+            match otlp::parse_bool(&raw) {
+                Ok(true) => config.capture = Some(Capture::Full),
+                Ok(false) => config.capture = Some(Capture::Metadata),
+                Err(reason) => config.invalid.push((
+                    env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+                    reason,
+                )),
+            }
         }
         if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
             config.stream_usage = Some(enabled_from_env(Some(raw)));
@@ -665,6 +688,31 @@ impl Config {
     /// size of chat spans. Env: `MLFLOW_TRACING_GENAI_CONTENT`. Default: off.
     pub fn with_genai_content(mut self, on: bool) -> Self {
         self.genai_content = Some(on);
+        self
+    }
+
+    /// How much message content spans carry: [`Capture::Full`] (MLflow parity, the
+    /// default), [`Capture::Metadata`] (structure, usage and sizes, no text) or
+    /// [`Capture::None`]. Applies to chat, streams, embeddings, Responses and `#[trace]`
+    /// inputs and outputs alike. Env: `MLFLOW_TRACING_CAPTURE` (`full`, `metadata`, `none`),
+    /// else `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (`false` = metadata).
+    pub fn with_content_capture(mut self, capture: Capture) -> Self {
+        self.capture = Some(capture);
+        self
+    }
+
+    /// Runs `redactor` on every structured request, response, streamed answer and `#[trace]`
+    /// input and output before it is recorded (before the capture mode), so a pattern can be
+    /// masked without touching ids or keys:
+    ///
+    /// ```
+    /// use mlflow_tracing::{Config, Redactor};
+    /// let config = Config::new().with_redactor(Redactor::new(|value| {
+    ///     mlflow_tracing::redact::patterns(value) // e-mails, card numbers, API keys
+    /// }));
+    /// ```
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Some(redactor);
         self
     }
 

@@ -18,6 +18,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 
 use crate::delivery::Target;
+use crate::record::content::{Capture, Redactor};
 use crate::setup::config::{
     enabled_from_env, Config, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES,
 };
@@ -36,6 +37,10 @@ pub(crate) struct Settings {
     pub(crate) genai_content: bool,
     /// How many chunk events to keep per stream: (first, last).
     pub(crate) chunk_events: (usize, usize),
+    /// How much content spans carry.
+    pub(crate) capture: Capture,
+    /// The user's redaction hook.
+    pub(crate) redactor: Option<Redactor>,
 }
 
 impl Settings {
@@ -49,6 +54,8 @@ impl Settings {
             stream_usage: config.stream_usage.unwrap_or(true),
             genai_content: config.genai_content.unwrap_or(false),
             chunk_events: config.chunk_events.unwrap_or(DEFAULT_CHUNK_EVENTS),
+            capture: config.capture.unwrap_or_default().effective(),
+            redactor: config.redactor.clone(),
         }
     }
 
@@ -70,6 +77,8 @@ impl Default for Settings {
             stream_usage: true,
             genai_content: false,
             chunk_events: DEFAULT_CHUNK_EVENTS,
+            capture: Capture::default().effective(),
+            redactor: None,
         }
     }
 }

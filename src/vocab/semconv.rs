@@ -440,6 +440,12 @@ pub mod env {
     pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
     /// Interval between two metric exports, in milliseconds (default 60000).
     pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+    /// How much content spans carry: `full` (default), `metadata` or `none`.
+    pub const MLFLOW_TRACING_CAPTURE: &str = "MLFLOW_TRACING_CAPTURE";
+    /// The OpenTelemetry switch of GenAI content: `false` records metadata only
+    /// (`MLFLOW_TRACING_CAPTURE` wins when both are set).
+    pub const OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: &str =
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
     /// Shape of spans on OTLP destinations other than MLflow: `semconv` (default: the GenAI
     /// conventions' shape) or `mlflow` (MLflow Python's exact shape, e.g. for a collector that
     /// forwards to MLflow).
