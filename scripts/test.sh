@@ -170,6 +170,8 @@ else
     cargo test --all-targets "$@"
     step "cargo test --doc"
     cargo test --doc
+    step "cargo test --lib --no-default-features (no gRPC; content capture compiled out)"
+    cargo test --lib --no-default-features
 
     step "examples against MLflow, read back over REST"
     C='Completions[CHAT_MODEL]'

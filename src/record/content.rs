@@ -199,6 +199,7 @@ mod tests {
         assert_eq!(value["messages"][3]["tool_call_id"], "call_1");
     }
 
+    #[cfg(feature = "content")]
     #[test]
     fn full_is_untouched_unless_redacted() {
         let mut value = request();
@@ -231,5 +232,22 @@ mod tests {
     fn modes_parse_and_name_bad_values() {
         assert_eq!("Metadata".parse::<Capture>(), Ok(Capture::Metadata));
         assert!("some".parse::<Capture>().unwrap_err().contains("\"some\""));
+    }
+
+    /// Built without the `content` feature, full capture is compiled out: asking for it
+    /// gives metadata only (`cargo test --lib --no-default-features` runs this).
+    #[cfg(not(feature = "content"))]
+    #[test]
+    fn full_capture_is_compiled_out() {
+        assert_eq!(Capture::Full.effective(), Capture::Metadata);
+        let mut value = request();
+        prepare(&mut value, Capture::Full, None);
+        assert!(!value.to_string().contains("4111"));
+    }
+
+    #[cfg(feature = "content")]
+    #[test]
+    fn full_capture_is_built_in() {
+        assert_eq!(Capture::Full.effective(), Capture::Full);
     }
 }
