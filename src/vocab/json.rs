@@ -30,34 +30,40 @@ pub(crate) fn capped_str(s: &str, max: usize) -> String {
 
 /// Serializes `value` as JSON text of at most `max` bytes that is still valid JSON.
 ///
-/// When the full text is too long, the longest strings inside are shortened (each to the same
-/// largest length that fits, found by bisection), so the structure (keys, roles, ids) survives
-/// and only bulky content is cut. If even empty strings do not fit, the text becomes a JSON
-/// string holding a cut prefix of the original.
+/// When the full text is too long:
+/// 1. base64 `data:` URLs (images, audio) become a placeholder with their media type and size;
+/// 2. the longest strings are cut, each to the same largest length that fits (so the structure,
+///    keys, roles, ids, model and usage survive and only bulky content is cut), each cut
+///    string ending with `...[truncated from N bytes]` (its original size).
+///
+/// That length is found in one pass over the string sizes (sorted, with prefix sums), and the
+/// text is serialised once more: the cost does not grow with how long the longest string is.
+/// If even empty strings do not fit, the text becomes a JSON string holding a cut prefix of the
+/// original.
 pub(crate) fn capped_json(value: &Value, max: usize) -> String {
     let full = value.to_string();
     if full.len() <= max {
         return full;
     }
-    let longest = longest_string(value);
-    let fits = |limit: usize| {
-        let text = shorten_strings(value, limit).to_string();
-        (text.len() <= max).then_some(text)
-    };
-    if let Some(mut best) = fits(0) {
-        // Bisection over the per-string length limit: `lo` fits, `hi` does not.
-        let (mut lo, mut hi) = (0usize, longest);
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            match fits(mid) {
-                Some(text) => {
-                    best = text;
-                    lo = mid;
-                }
-                None => hi = mid,
-            }
+    let mut value = value.clone();
+    let mut total = full.len();
+    if replace_data_urls(&mut value) {
+        let text = value.to_string();
+        if text.len() <= max {
+            return text;
         }
-        return best;
+        total = text.len();
+    }
+    let mut lengths = Vec::new();
+    escaped_lengths(&value, &mut lengths);
+    let strings: usize = lengths.iter().sum();
+    let overhead = total - strings;
+    if let Some(limit) = water_level(&mut lengths, max.saturating_sub(overhead)) {
+        cut_strings(&mut value, limit);
+        let text = value.to_string();
+        if text.len() <= max {
+            return text;
+        }
     }
     // The structure alone is too big: fall back to a JSON string of a prefix.
     let mut budget = max.saturating_sub(2);
@@ -70,27 +76,111 @@ pub(crate) fn capped_json(value: &Value, max: usize) -> String {
     }
 }
 
-fn longest_string(value: &Value) -> usize {
-    match value {
-        Value::String(s) => s.len(),
-        Value::Array(items) => items.iter().map(longest_string).max().unwrap_or(0),
-        Value::Object(map) => map.values().map(longest_string).max().unwrap_or(0),
-        _ => 0,
+/// Longest marker a cut string gets (`...[truncated from N bytes]`, N up to 20 digits).
+const CUT_MARKER_MAX: usize = 48;
+
+fn cut_marker(original: usize) -> String {
+    format!("...[truncated from {original} bytes]")
+}
+
+/// Bytes `c` takes inside a JSON string, as serde_json escapes it.
+fn escaped_char_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
     }
 }
 
-fn shorten_strings(value: &Value, limit: usize) -> Value {
+fn escaped_len(s: &str) -> usize {
+    s.chars().map(escaped_char_len).sum()
+}
+
+/// The escaped lengths of every string value (not keys).
+fn escaped_lengths(value: &Value, out: &mut Vec<usize>) {
     match value {
-        Value::String(s) if s.len() > limit => {
-            Value::String(capped_str(s, limit + TRUNCATED.len()))
+        Value::String(s) => out.push(escaped_len(s)),
+        Value::Array(items) => items.iter().for_each(|v| escaped_lengths(v, out)),
+        Value::Object(map) => map.values().for_each(|v| escaped_lengths(v, out)),
+        _ => {}
+    }
+}
+
+/// The largest per-string length `t` such that the strings, each kept whole when at most `t`
+/// long and else cut to `t` plus a marker, fit in `budget`; `None` when even `t = 0` does not.
+fn water_level(lengths: &mut [usize], budget: usize) -> Option<usize> {
+    lengths.sort_unstable();
+    // prefix[i] = sum of the i shortest.
+    let mut prefix = Vec::with_capacity(lengths.len() + 1);
+    prefix.push(0usize);
+    for len in lengths.iter() {
+        prefix.push(prefix.last().copied().unwrap_or(0) + len);
+    }
+    let cost = |t: usize| {
+        let kept = lengths.partition_point(|&len| len <= t);
+        prefix[kept] + (lengths.len() - kept) * (t + CUT_MARKER_MAX)
+    };
+    if cost(0) > budget {
+        return None;
+    }
+    // `cost` grows with `t`: bisection over it, O(log n) per step, no serialisation.
+    let (mut lo, mut hi) = (0usize, lengths.last().copied().unwrap_or(0));
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if cost(mid) <= budget {
+            lo = mid;
+        } else {
+            hi = mid - 1;
         }
-        Value::Array(items) => items.iter().map(|v| shorten_strings(v, limit)).collect(),
+    }
+    Some(lo)
+}
+
+/// Cuts every string longer than `limit` escaped bytes to at most `limit`, plus its marker.
+fn cut_strings(value: &mut Value, limit: usize) {
+    match value {
+        Value::String(s) if escaped_len(s) > limit => {
+            let mut used = 0;
+            let mut end = 0;
+            for (i, c) in s.char_indices() {
+                let len = escaped_char_len(c);
+                if used + len > limit {
+                    break;
+                }
+                used += len;
+                end = i + c.len_utf8();
+            }
+            let original = s.len();
+            s.truncate(end);
+            s.push_str(&cut_marker(original));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| cut_strings(v, limit)),
+        Value::Object(map) => map.values_mut().for_each(|v| cut_strings(v, limit)),
+        _ => {}
+    }
+}
+
+/// Smallest `data:` URL worth replacing.
+const DATA_URL_MIN: usize = 1024;
+
+/// Replaces each large base64 `data:` URL (an inline image or audio) with a placeholder
+/// naming its media type and size; whether any was.
+fn replace_data_urls(value: &mut Value) -> bool {
+    match value {
+        Value::String(s) if s.len() >= DATA_URL_MIN && s.starts_with("data:") => {
+            let Some((media, _)) = s[5..].split_once(";base64,") else {
+                return false;
+            };
+            *s = format!("[{media} base64 data not recorded: {} bytes]", s.len());
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| replace_data_urls(v) | any),
         Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.clone(), shorten_strings(v, limit)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        other => other.clone(),
+            .values_mut()
+            .fold(false, |any, v| replace_data_urls(v) | any),
+        _ => false,
     }
 }
 
@@ -132,7 +222,7 @@ mod tests {
         assert!(back["messages"][1]["content"]
             .as_str()
             .unwrap()
-            .ends_with(TRUNCATED));
+            .ends_with("...[truncated from 10000 bytes]"));
     }
 
     #[test]
@@ -150,5 +240,65 @@ mod tests {
         let out = capped_json(&v, 200);
         assert!(out.len() <= 200);
         serde_json::from_str::<Value>(&out).expect("valid JSON");
+    }
+    /// A 10 MB prompt: valid JSON within the cap, model and usage intact, for the cost of one
+    /// more serialisation (not one per bisection step).
+    #[test]
+    fn ten_megabytes_in_one_pass() {
+        let v = json!({
+            "model": "deepseek-chat",
+            "usage": {"prompt_tokens": 12},
+            "messages": [{"role": "user", "content": "lorem ipsum ".repeat(900_000)}],
+        });
+        let started = std::time::Instant::now();
+        let out = capped_json(&v, 128 * 1024);
+        let took = started.elapsed();
+        assert!(out.len() <= 128 * 1024, "{}", out.len());
+        let back: Value = serde_json::from_str(&out).expect("valid JSON");
+        assert_eq!(back["model"], "deepseek-chat");
+        assert_eq!(back["usage"]["prompt_tokens"], 12);
+        let content = back["messages"][0]["content"].as_str().unwrap();
+        assert!(content.ends_with("...[truncated from 10800000 bytes]"));
+        assert!(
+            content.len() > 120 * 1024,
+            "the budget is used: {}",
+            content.len()
+        );
+        eprintln!("capping a 10.8 MB value took {took:?}");
+    }
+
+    #[test]
+    fn base64_images_become_a_placeholder() {
+        let image = format!("data:image/png;base64,{}", "A".repeat(1_048_576));
+        let v = json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is in this image?"},
+            {"type": "image_url", "image_url": {"url": image}}
+        ]}]});
+        let out = capped_json(&v, 4096);
+        let back: Value = serde_json::from_str(&out).expect("valid JSON");
+        let content = &back["messages"][0]["content"];
+        assert_eq!(content[0]["text"], "What is in this image?");
+        assert_eq!(
+            content[1]["image_url"]["url"],
+            "[image/png base64 data not recorded: 1048598 bytes]"
+        );
+        // Small images are kept as they are.
+        let small = json!({"url": "data:image/png;base64,AAAA"});
+        assert_eq!(capped_json(&small, 4096), small.to_string());
+    }
+
+    #[test]
+    fn many_strings_share_the_budget() {
+        let v = json!({"a": "x".repeat(1000), "b": "y".repeat(10), "c": "z".repeat(2000)});
+        let out = capped_json(&v, 500);
+        assert!(out.len() <= 500, "{}", out.len());
+        let back: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back["b"], "y".repeat(10), "short strings are kept whole");
+        let a = back["a"].as_str().unwrap();
+        let c = back["c"].as_str().unwrap();
+        let kept = |s: &str, original: usize| {
+            s.len() - format!("...[truncated from {original} bytes]").len()
+        };
+        assert_eq!(kept(a, 1000), kept(c, 2000), "one water level for all");
     }
 }
