@@ -112,6 +112,8 @@ mod error;
 mod metrics;
 mod mlflow;
 mod openai;
+#[cfg(test)]
+mod properties;
 mod record;
 mod setup;
 #[cfg(feature = "testing")]
