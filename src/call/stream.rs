@@ -113,6 +113,8 @@ pub(crate) struct StreamState<A> {
     tail: VecDeque<ChunkEvent>,
     /// The user's redaction hook, run on each kept chunk.
     redactor: Option<Redactor>,
+    /// Most bytes kept of one chunk event (the attribute cap).
+    limit: usize,
     /// The operation's aggregate.
     pub(crate) agg: A,
 }
@@ -138,6 +140,7 @@ impl<A: Aggregate> StreamState<A> {
             head: Vec::new(),
             tail: VecDeque::new(),
             redactor: None,
+            limit,
             agg: A::with_limit(limit),
         }
     }
@@ -270,6 +273,15 @@ impl<A: Aggregate> StreamState<A> {
                 redacted.as_deref().unwrap_or(data)
             }
             _ => data,
+        };
+        // Kept as it will be exported: at most the attribute cap, so the kept events cost at
+        // most (head + tail) × the cap, however large one chunk is.
+        let capped;
+        let data = if data.len() > self.limit {
+            capped = capped_str(data, self.limit);
+            capped.as_str()
+        } else {
+            data
         };
         let now = SystemTime::now();
         if self.head.len() < self.head_cap {
