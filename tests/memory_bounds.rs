@@ -18,7 +18,9 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_openai::config::OpenAIConfig;
-use async_openai::types::chat::{ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs};
+use async_openai::types::chat::{
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+};
 use async_openai::Client;
 use common::*;
 use futures::StreamExt as _;
@@ -170,7 +172,9 @@ async fn peak_of(client: &TracedClient<OpenAIConfig>) -> (usize, usize) {
 async fn compare(body: Body, name: &str) -> (usize, usize) {
     let started = std::time::Instant::now();
     let url = serve(body);
-    let config = OpenAIConfig::new().with_api_base(&url).with_api_key(SECRET_KEY);
+    let config = OpenAIConfig::new()
+        .with_api_base(&url)
+        .with_api_key(SECRET_KEY);
     // Plain async-openai (tracing off in this pipeline): what the call costs by itself.
     let recorder = Recorder::install();
     mlflow_tracing::set_enabled(false);
@@ -178,9 +182,13 @@ async fn compare(body: Body, name: &str) -> (usize, usize) {
     let (plain_peak, plain_received) = peak_of(&plain).await;
     // Traced, with raw-body capture (the SSE framing and chunk events run).
     mlflow_tracing::set_enabled(true);
-    let traced = TracedClient::with_http_client(Client::with_config(config), reqwest::Client::new());
+    let traced =
+        TracedClient::with_http_client(Client::with_config(config), reqwest::Client::new());
     let (traced_peak, traced_received) = peak_of(&traced).await;
-    assert_eq!(plain_received, traced_received, "the caller got the same answer");
+    assert_eq!(
+        plain_received, traced_received,
+        "the caller got the same answer"
+    );
     let span = recorder.one("Completions");
     drop(span);
     eprintln!(
