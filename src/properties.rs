@@ -115,3 +115,35 @@ fn rebuild(body: &[u8], splits: &[usize]) -> Option<String> {
         .collect();
     (!events.is_empty()).then_some(content)
 }
+
+/// The SSE corpus kept in `tests/fixtures/sse-corpus/` (CRLF, comments and keep-alives,
+/// multi-line data, UTF-8 split anywhere, cut-off streams, garbage): every file, fed whole and
+/// split at every byte, gives the same chunk events and never panics.
+#[test]
+fn the_sse_corpus_is_read_the_same_at_every_split() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sse-corpus");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
+        let body = std::fs::read(entry.unwrap().path()).unwrap();
+        files += 1;
+        let events = |splits: &[usize]| -> Vec<String> {
+            let mut state =
+                StreamState::<ChatAggregate>::new(std::time::Instant::now(), (100, 20), 1 << 20);
+            let mut rest = body.as_slice();
+            for size in splits.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (head, tail) = rest.split_at((*size).min(rest.len()));
+                state.feed(head);
+                rest = tail;
+            }
+            state.events().map(|(_, _, text)| text.clone()).collect()
+        };
+        let whole = events(&[usize::MAX]);
+        for split in 1..body.len().min(64) {
+            assert_eq!(events(&[split]), whole, "split every {split} bytes");
+        }
+    }
+    assert!(files >= 6, "the corpus has {files} files");
+}
