@@ -30,50 +30,80 @@ pub(crate) fn capped_str(s: &str, max: usize) -> String {
 
 /// Serializes `value` as JSON text of at most `max` bytes that is still valid JSON.
 ///
-/// When the full text is too long:
+/// When the text would be too long:
 /// 1. base64 `data:` URLs (images, audio) become a placeholder with their media type and size;
 /// 2. the longest strings are cut, each to the same largest length that fits (so the structure,
 ///    keys, roles, ids, model and usage survive and only bulky content is cut), each cut
 ///    string ending with `...[truncated from N bytes]` (its original size).
 ///
-/// That length is found in one pass over the string sizes (sorted, with prefix sums), and the
-/// text is serialised once more: the cost does not grow with how long the longest string is.
-/// If even empty strings do not fit, the text becomes a JSON string holding a cut prefix of the
-/// original.
+/// The cost follows what is kept, not what came in: the fit check stops writing at `max`
+/// bytes, string sizes are counted only up to `max`, the cut length comes from sorted sizes
+/// and prefix sums, and the kept text is copied and serialised once. A 10 MB prompt costs
+/// about as much as a 128 KiB one. If even empty strings do not fit, the text becomes a JSON
+/// string holding a cut prefix of the original.
 pub(crate) fn capped_json(value: &Value, max: usize) -> String {
-    let full = value.to_string();
-    if full.len() <= max {
-        return full;
-    }
-    let mut value = value.clone();
-    let mut total = full.len();
-    if replace_data_urls(&mut value) {
-        let text = value.to_string();
-        if text.len() <= max {
-            return text;
-        }
-        total = text.len();
+    if let Some(text) = serialize_within(value, max) {
+        return text;
     }
     let mut lengths = Vec::new();
-    escaped_lengths(&value, &mut lengths);
-    let strings: usize = lengths.iter().sum();
-    let overhead = total - strings;
-    if let Some(limit) = water_level(&mut lengths, max.saturating_sub(overhead)) {
-        cut_strings(&mut value, limit);
-        let text = value.to_string();
-        if text.len() <= max {
+    let structure = measure(value, max, &mut lengths);
+    if let Some(limit) = water_level(&mut lengths, max.saturating_sub(structure)) {
+        if let Some(text) = serialize_within(&cut_copy(value, limit), max) {
             return text;
         }
     }
     // The structure alone is too big: fall back to a JSON string of a prefix.
+    let prefix = serialize_within(value, max.saturating_mul(2)).unwrap_or_else(|| {
+        let mut w = LimitedWriter::new(max.saturating_mul(2));
+        let _ = serde_json::to_writer(&mut w, value);
+        String::from_utf8_lossy(&w.buf).into_owned()
+    });
     let mut budget = max.saturating_sub(2);
     loop {
-        let text = Value::String(capped_str(&full, budget)).to_string();
+        let text = Value::String(capped_str(&prefix, budget)).to_string();
         if text.len() <= max || budget == 0 {
             return text;
         }
         budget /= 2;
     }
+}
+
+/// A writer that refuses to grow past `limit` bytes.
+struct LimitedWriter {
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl LimitedWriter {
+    fn new(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            limit,
+        }
+    }
+}
+
+impl std::io::Write for LimitedWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = self.limit - self.buf.len();
+        if data.len() > room {
+            self.buf.extend_from_slice(&data[..room]);
+            return Err(std::io::Error::other("limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON text of `value` if it takes at most `max` bytes; stops writing at `max`.
+fn serialize_within(value: &Value, max: usize) -> Option<String> {
+    let mut w = LimitedWriter::new(max);
+    serde_json::to_writer(&mut w, value).ok()?;
+    String::from_utf8(w.buf).ok()
 }
 
 /// Longest marker a cut string gets (`...[truncated from N bytes]`, N up to 20 digits).
@@ -92,17 +122,73 @@ fn escaped_char_len(c: char) -> usize {
     }
 }
 
-fn escaped_len(s: &str) -> usize {
-    s.chars().map(escaped_char_len).sum()
+/// The escaped length of `s`, counted up to `cap` (a string longer than the whole budget is
+/// cut whatever its exact length, so counting further would only cost time).
+fn escaped_len_upto(s: &str, cap: usize) -> usize {
+    let mut total = 0;
+    for c in s.chars() {
+        total += escaped_char_len(c);
+        if total > cap {
+            break;
+        }
+    }
+    total
 }
 
-/// The escaped lengths of every string value (not keys).
-fn escaped_lengths(value: &Value, out: &mut Vec<usize>) {
+fn escaped_len(s: &str) -> usize {
+    escaped_len_upto(s, usize::MAX)
+}
+
+/// Smallest `data:` URL worth replacing.
+const DATA_URL_MIN: usize = 1024;
+
+/// The placeholder of a large base64 `data:` URL, if `s` is one.
+fn data_url_placeholder(s: &str) -> Option<String> {
+    if s.len() < DATA_URL_MIN || !s.starts_with("data:") {
+        return None;
+    }
+    let (media, _) = s[5..].split_once(";base64,")?;
+    Some(format!(
+        "[{media} base64 data not recorded: {} bytes]",
+        s.len()
+    ))
+}
+
+/// The serialised size of `value` without its string contents (quotes, keys, punctuation,
+/// numbers), and the escaped length of each string value (up to `cap`; a large data URL
+/// counts as its placeholder) in `lengths`.
+fn measure(value: &Value, cap: usize, lengths: &mut Vec<usize>) -> usize {
     match value {
-        Value::String(s) => out.push(escaped_len(s)),
-        Value::Array(items) => items.iter().for_each(|v| escaped_lengths(v, out)),
-        Value::Object(map) => map.values().for_each(|v| escaped_lengths(v, out)),
-        _ => {}
+        Value::Null => 4,
+        Value::Bool(b) => {
+            if *b {
+                4
+            } else {
+                5
+            }
+        }
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => {
+            lengths.push(match data_url_placeholder(s) {
+                Some(placeholder) => escaped_len(&placeholder),
+                None => escaped_len_upto(s, cap),
+            });
+            2
+        }
+        Value::Array(items) => {
+            2 + items.len().saturating_sub(1)
+                + items
+                    .iter()
+                    .map(|v| measure(v, cap, lengths))
+                    .sum::<usize>()
+        }
+        Value::Object(map) => {
+            2 + map.len().saturating_sub(1)
+                + map
+                    .iter()
+                    .map(|(k, v)| escaped_len(k) + 3 + measure(v, cap, lengths))
+                    .sum::<usize>()
+        }
     }
 }
 
@@ -136,51 +222,39 @@ fn water_level(lengths: &mut [usize], budget: usize) -> Option<usize> {
     Some(lo)
 }
 
-/// Cuts every string longer than `limit` escaped bytes to at most `limit`, plus its marker.
-fn cut_strings(value: &mut Value, limit: usize) {
+/// A copy of `value` with large data URLs replaced and every string longer than `limit`
+/// escaped bytes cut to at most `limit`, plus its marker; only what is kept is copied.
+fn cut_copy(value: &Value, limit: usize) -> Value {
     match value {
-        Value::String(s) if escaped_len(s) > limit => {
+        Value::String(s) => {
+            if let Some(placeholder) = data_url_placeholder(s) {
+                return Value::String(placeholder);
+            }
             let mut used = 0;
-            let mut end = 0;
+            let mut end = s.len();
             for (i, c) in s.char_indices() {
                 let len = escaped_char_len(c);
                 if used + len > limit {
+                    end = i;
                     break;
                 }
                 used += len;
-                end = i + c.len_utf8();
             }
-            let original = s.len();
-            s.truncate(end);
-            s.push_str(&cut_marker(original));
+            if end == s.len() {
+                return Value::String(s.clone());
+            }
+            let mut cut = String::with_capacity(end + CUT_MARKER_MAX);
+            cut.push_str(&s[..end]);
+            cut.push_str(&cut_marker(s.len()));
+            Value::String(cut)
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| cut_strings(v, limit)),
-        Value::Object(map) => map.values_mut().for_each(|v| cut_strings(v, limit)),
-        _ => {}
-    }
-}
-
-/// Smallest `data:` URL worth replacing.
-const DATA_URL_MIN: usize = 1024;
-
-/// Replaces each large base64 `data:` URL (an inline image or audio) with a placeholder
-/// naming its media type and size; whether any was.
-fn replace_data_urls(value: &mut Value) -> bool {
-    match value {
-        Value::String(s) if s.len() >= DATA_URL_MIN && s.starts_with("data:") => {
-            let Some((media, _)) = s[5..].split_once(";base64,") else {
-                return false;
-            };
-            *s = format!("[{media} base64 data not recorded: {} bytes]", s.len());
-            true
-        }
-        Value::Array(items) => items
-            .iter_mut()
-            .fold(false, |any, v| replace_data_urls(v) | any),
+        Value::Array(items) => items.iter().map(|v| cut_copy(v, limit)).collect(),
         Value::Object(map) => map
-            .values_mut()
-            .fold(false, |any, v| replace_data_urls(v) | any),
-        _ => false,
+            .iter()
+            .map(|(k, v)| (k.clone(), cut_copy(v, limit)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => other.clone(),
     }
 }
 
