@@ -291,6 +291,8 @@ impl Config {
     /// | `MLFLOW_TRACING_PROVIDER` | provider name override |
     /// | `MLFLOW_TRACING_STREAM_USAGE` | `false`: do not add `stream_options.include_usage` |
     /// | `MLFLOW_TRACING_GENAI_CONTENT` | `true`: add `gen_ai.input/output.messages` |
+    /// | `MLFLOW_TRACING_CAPTURE` | content in spans: `full` (default), `metadata`, `none` |
+    /// | `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` | `false`: metadata only (when `MLFLOW_TRACING_CAPTURE` is unset) |
     /// | `OTEL_BSP_MAX_QUEUE_SIZE` | export queue bound in spans (default 4096) |
     /// | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | spans per export request (default 512) |
     /// | `OTEL_BSP_SCHEDULE_DELAY` | longest wait for a batch to fill, ms (default 1000) |
@@ -1076,5 +1078,25 @@ mod tests {
         assert_eq!(config.service_name.as_deref(), Some("agent"));
         let bad = vars(&[("OTEL_RESOURCE_ATTRIBUTES", "novalue")]);
         assert_eq!(bad.invalid[0].0, "OTEL_RESOURCE_ATTRIBUTES");
+    }
+
+    #[test]
+    fn capture_variables_and_precedence() {
+        assert_eq!(vars(&[]).capture, None);
+        let otel = vars(&[(
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+            "false",
+        )]);
+        assert_eq!(otel.capture, Some(Capture::Metadata));
+        let both = vars(&[
+            ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"),
+            ("MLFLOW_TRACING_CAPTURE", "none"),
+        ]);
+        assert_eq!(both.capture, Some(Capture::None), "ours wins");
+        let builder = both.with_content_capture(Capture::Full);
+        assert_eq!(builder.capture, Some(Capture::Full), "the builder wins");
+        let bad = vars(&[("MLFLOW_TRACING_CAPTURE", "some")]);
+        assert_eq!(bad.invalid[0].0, "MLFLOW_TRACING_CAPTURE");
+        assert!(bad.invalid[0].1.contains("\"some\""));
     }
 }
