@@ -91,11 +91,9 @@ proptest! {
     }
 }
 
-/// Feeds `body` in reads of the given sizes (cycled) and returns the rebuilt content, from the
-/// raw SSE alone (as the tracer sees it before typed events).
-fn rebuild(body: &[u8], splits: &[usize]) -> Option<String> {
-    let mut state =
-        StreamState::<ChatAggregate>::new(std::time::Instant::now(), (100, 20), usize::MAX);
+/// Feeds `body` to a fresh stream state in reads of the given sizes (cycled).
+fn fed(body: &[u8], splits: &[usize], limit: usize) -> StreamState<ChatAggregate> {
+    let mut state = StreamState::<ChatAggregate>::new(std::time::Instant::now(), (100, 20), limit);
     let mut rest = body;
     for size in splits.iter().cycle() {
         if rest.is_empty() {
@@ -105,6 +103,12 @@ fn rebuild(body: &[u8], splits: &[usize]) -> Option<String> {
         state.feed(head);
         rest = tail;
     }
+    state
+}
+
+/// The content rebuilt from the raw SSE alone (as the tracer sees it before typed events).
+fn rebuild(body: &[u8], splits: &[usize]) -> Option<String> {
+    let state = fed(body, splits, usize::MAX);
     let events: Vec<Value> = state
         .events()
         .filter_map(|(_, _, text)| serde_json::from_str(text).ok())
@@ -127,17 +131,7 @@ fn the_sse_corpus_is_read_the_same_at_every_split() {
         let body = std::fs::read(entry.unwrap().path()).unwrap();
         files += 1;
         let events = |splits: &[usize]| -> Vec<String> {
-            let mut state =
-                StreamState::<ChatAggregate>::new(std::time::Instant::now(), (100, 20), 1 << 20);
-            let mut rest = body.as_slice();
-            for size in splits.iter().cycle() {
-                if rest.is_empty() {
-                    break;
-                }
-                let (head, tail) = rest.split_at((*size).min(rest.len()));
-                state.feed(head);
-                rest = tail;
-            }
+            let state = fed(&body, splits, 1 << 20);
             state.events().map(|(_, _, text)| text.clone()).collect()
         };
         let whole = events(&[usize::MAX]);

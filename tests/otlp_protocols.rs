@@ -6,18 +6,12 @@
 mod common;
 
 use std::io::Read as _;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use flate2::read::GzDecoder;
 use mlflow_tracing::{Config, Destination, Protocol};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use prost::Message as _;
@@ -236,188 +230,203 @@ async fn http_json_is_otlp_json() {
     assert_eq!(span["spanId"].as_str().unwrap().len(), 16, "{span}");
 }
 
-/// A tonic OTLP trace receiver that keeps what it decodes and can reject spans.
-#[derive(Clone, Default)]
-struct GrpcReceiver {
-    received: Arc<Mutex<Vec<Received>>>,
-    reject: bool,
-}
+/// OTLP/gRPC (the `grpc` cargo feature).
+#[cfg(feature = "grpc")]
+mod grpc {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
 
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let headers = request
-            .metadata()
-            .clone()
-            .into_headers()
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
-            .collect();
-        self.received.lock().unwrap().push(Received {
-            request: request.into_inner(),
-            headers,
-        });
-        let partial_success = self.reject.then(|| ExportTracePartialSuccess {
-            rejected_spans: 1,
-            error_message: "span too old".into(),
-        });
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success,
-        }))
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+
+    /// A tonic OTLP trace receiver that keeps what it decodes and can reject spans.
+    #[derive(Clone, Default)]
+    struct GrpcReceiver {
+        received: Arc<Mutex<Vec<Received>>>,
+        reject: bool,
     }
-}
 
-/// Starts `receiver` on its own thread and runtime (so that a test blocking its own
-/// runtime cannot stall it); returns its `http://127.0.0.1:port`.
-fn serve_grpc(receiver: GrpcReceiver) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let service = TraceServiceServer::new(receiver)
-                .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming(tokio_stream_of(listener))
-                .await
-                .unwrap();
+    #[tonic::async_trait]
+    impl TraceService for GrpcReceiver {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            let headers = request
+                .metadata()
+                .clone()
+                .into_headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            self.received.lock().unwrap().push(Received {
+                request: request.into_inner(),
+                headers,
+            });
+            let partial_success = self.reject.then(|| ExportTracePartialSuccess {
+                rejected_spans: 1,
+                error_message: "span too old".into(),
+            });
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success,
+            }))
+        }
+    }
+
+    /// Starts `receiver` on its own thread and runtime (so that a test blocking its own
+    /// runtime cannot stall it); returns its `http://127.0.0.1:port`.
+    fn serve_grpc(receiver: GrpcReceiver) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let service = TraceServiceServer::new(receiver)
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+                tonic::transport::Server::builder()
+                    .add_service(service)
+                    .serve_with_incoming(tokio_stream_of(listener))
+                    .await
+                    .unwrap();
+            });
         });
-    });
-    format!("http://{address}")
-}
+        format!("http://{address}")
+    }
 
-/// The listener's connections as the stream tonic serves.
-fn tokio_stream_of(
-    listener: tokio::net::TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| stream);
-        Some((accepted, listener))
-    })
-}
+    /// The listener's connections as the stream tonic serves.
+    fn tokio_stream_of(
+        listener: tokio::net::TcpListener,
+    ) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+        futures::stream::unfold(listener, |listener| async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            Some((accepted, listener))
+        })
+    }
 
-#[tokio::test]
-async fn grpc_with_gzip_and_metadata() {
-    let receiver = GrpcReceiver::default();
-    let endpoint = serve_grpc(receiver.clone());
-    let config = from_vars(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
-        (
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            "Authorization=Bearer%20t0k".into(),
-        ),
-        ("OTEL_SERVICE_NAME", "over-grpc".into()),
-    ]);
-    assert_eq!(
-        config.destinations(),
-        [Destination::Otlp {
-            endpoint: endpoint.clone(),
-            protocol: Protocol::Grpc
-        }],
-        "the generic endpoint is used as is for gRPC"
-    );
-    let reports = one_call(Pipeline::start(config)).await.expect("delivered");
-    assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
-    assert!(
-        reports[0].destination.starts_with(&endpoint),
-        "{}",
-        reports[0]
-    );
-    let received = receiver.received.lock().unwrap();
-    let got = &received[0];
-    assert_eq!(got.span_names(), ["Completions"]);
-    assert_eq!(got.header("grpc-encoding"), Some("gzip"));
-    assert_eq!(got.header("authorization"), Some("Bearer t0k"));
-    assert_eq!(got.resource("service.name").as_deref(), Some("over-grpc"));
-}
+    #[tokio::test]
+    async fn grpc_with_gzip_and_metadata() {
+        let receiver = GrpcReceiver::default();
+        let endpoint = serve_grpc(receiver.clone());
+        let config = from_vars(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "Authorization=Bearer%20t0k".into(),
+            ),
+            ("OTEL_SERVICE_NAME", "over-grpc".into()),
+        ]);
+        assert_eq!(
+            config.destinations(),
+            [Destination::Otlp {
+                endpoint: endpoint.clone(),
+                protocol: Protocol::Grpc
+            }],
+            "the generic endpoint is used as is for gRPC"
+        );
+        let reports = one_call(Pipeline::start(config)).await.expect("delivered");
+        assert_eq!(reports[0].stats.exported, 1, "{}", reports[0]);
+        assert!(
+            reports[0].destination.starts_with(&endpoint),
+            "{}",
+            reports[0]
+        );
+        let received = receiver.received.lock().unwrap();
+        let got = &received[0];
+        assert_eq!(got.span_names(), ["Completions"]);
+        assert_eq!(got.header("grpc-encoding"), Some("gzip"));
+        assert_eq!(got.header("authorization"), Some("Bearer t0k"));
+        assert_eq!(got.resource("service.name").as_deref(), Some("over-grpc"));
+    }
 
-#[tokio::test]
-async fn grpc_partial_success_counts_as_refused() {
-    let receiver = GrpcReceiver {
-        reject: true,
-        ..Default::default()
-    };
-    let endpoint = serve_grpc(receiver.clone());
-    let pipeline = Pipeline::start(
-        Config::new()
-            .with_otlp_endpoint(&endpoint)
-            .with_otlp_protocol(Protocol::Grpc)
-            .with_stderr_warnings(false),
-    );
-    let result = one_call(pipeline).await;
-    let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
-        panic!("a rejected span is not delivered: {result:?}")
-    };
-    assert_eq!(report.stats.refused, 1, "{report}");
-    assert!(report.to_string().contains("span too old"), "{report}");
-}
-
-#[tokio::test]
-async fn grpc_to_nobody_fails_with_the_cause() {
-    let port = closed_port();
-    let pipeline = Pipeline::start(
-        Config::new()
-            .with_otlp_endpoint(format!("http://127.0.0.1:{port}"))
-            .with_otlp_protocol(Protocol::Grpc)
-            .with_stderr_warnings(false)
-            .with_retry_timeout(Duration::from_millis(300))
-            .with_shutdown_timeout(Duration::from_secs(2)),
-    );
-    let result = one_call(pipeline).await;
-    let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
-        panic!("nothing listens: {result:?}")
-    };
-    assert_eq!(report.stats.failed, 1, "{report}");
-    let text = report.to_string();
-    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
-    assert!(text.to_lowercase().contains("refused"), "{text}");
-}
-
-/// gRPC shutdown on a current-thread runtime, called from inside it (blocking it), cannot
-/// deadlock: the export worker drives tonic on a runtime of its own.
-#[test]
-fn grpc_shutdown_on_a_current_thread_runtime_does_not_hang() {
-    let receiver = GrpcReceiver::default();
-    let endpoint = serve_grpc(receiver.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let reports = runtime.block_on(async {
-        let mock = MockDeepSeek::start().await;
+    #[tokio::test]
+    async fn grpc_partial_success_counts_as_refused() {
+        let receiver = GrpcReceiver {
+            reject: true,
+            ..Default::default()
+        };
+        let endpoint = serve_grpc(receiver.clone());
         let pipeline = Pipeline::start(
             Config::new()
                 .with_otlp_endpoint(&endpoint)
                 .with_otlp_protocol(Protocol::Grpc)
-                .with_stderr_warnings(false)
-                .with_shutdown_timeout(Duration::from_secs(5)),
+                .with_stderr_warnings(false),
         );
-        {
-            let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
-            client(&mock)
-                .chat()
-                .create(seed_request("deepseek-chat"))
-                .await
-                .unwrap();
-        }
-        // Straight from the async context, as `#[tokio::main(flavor = "current_thread")]`
-        // code does when the guard drops at the end of main.
-        pipeline.guard.shutdown()
-    });
-    let took = started.elapsed();
-    let reports = reports.expect("delivered");
-    assert_eq!(reports[0].stats.exported, 1);
-    assert_eq!(receiver.received.lock().unwrap().len(), 1);
-    eprintln!("current-thread gRPC run incl. shutdown took {took:?}");
+        let result = one_call(pipeline).await;
+        let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
+            panic!("a rejected span is not delivered: {result:?}")
+        };
+        assert_eq!(report.stats.refused, 1, "{report}");
+        assert!(report.to_string().contains("span too old"), "{report}");
+    }
+
+    #[tokio::test]
+    async fn grpc_to_nobody_fails_with_the_cause() {
+        let port = closed_port();
+        let pipeline = Pipeline::start(
+            Config::new()
+                .with_otlp_endpoint(format!("http://127.0.0.1:{port}"))
+                .with_otlp_protocol(Protocol::Grpc)
+                .with_stderr_warnings(false)
+                .with_retry_timeout(Duration::from_millis(300))
+                .with_shutdown_timeout(Duration::from_secs(2)),
+        );
+        let result = one_call(pipeline).await;
+        let Err(mlflow_tracing::Error::Undelivered(report)) = result else {
+            panic!("nothing listens: {result:?}")
+        };
+        assert_eq!(report.stats.failed, 1, "{report}");
+        let text = report.to_string();
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+    }
+
+    /// gRPC shutdown on a current-thread runtime, called from inside it (blocking it), cannot
+    /// deadlock: the export worker drives tonic on a runtime of its own.
+    #[test]
+    fn grpc_shutdown_on_a_current_thread_runtime_does_not_hang() {
+        let receiver = GrpcReceiver::default();
+        let endpoint = serve_grpc(receiver.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let reports = runtime.block_on(async {
+            let mock = MockDeepSeek::start().await;
+            let pipeline = Pipeline::start(
+                Config::new()
+                    .with_otlp_endpoint(&endpoint)
+                    .with_otlp_protocol(Protocol::Grpc)
+                    .with_stderr_warnings(false)
+                    .with_shutdown_timeout(Duration::from_secs(5)),
+            );
+            {
+                let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
+                client(&mock)
+                    .chat()
+                    .create(seed_request("deepseek-chat"))
+                    .await
+                    .unwrap();
+            }
+            // Straight from the async context, as `#[tokio::main(flavor = "current_thread")]`
+            // code does when the guard drops at the end of main.
+            pipeline.guard.shutdown()
+        });
+        let took = started.elapsed();
+        let reports = reports.expect("delivered");
+        assert_eq!(reports[0].stats.exported, 1);
+        assert_eq!(receiver.received.lock().unwrap().len(), 1);
+        eprintln!("current-thread gRPC run incl. shutdown took {took:?}");
+    }
 }
 
 mod metrics {

@@ -33,6 +33,7 @@ pub(crate) trait OtlpMessage:
     /// The answer.
     type Response: prost::Message + Default + DeserializeOwned;
     /// The gRPC method (`/package.Service/Export`).
+    #[cfg(feature = "grpc")]
     const GRPC_PATH: &'static str;
     /// Items (spans, data points) the receiver rejected, and its message (partial success).
     fn rejected(response: &Self::Response) -> (usize, String);
@@ -40,6 +41,7 @@ pub(crate) trait OtlpMessage:
 
 impl OtlpMessage for ExportTraceServiceRequest {
     type Response = ExportTraceServiceResponse;
+    #[cfg(feature = "grpc")]
     const GRPC_PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
     fn rejected(response: &Self::Response) -> (usize, String) {
@@ -57,6 +59,7 @@ impl OtlpMessage for ExportTraceServiceRequest {
 
 impl OtlpMessage for ExportMetricsServiceRequest {
     type Response = ExportMetricsServiceResponse;
+    #[cfg(feature = "grpc")]
     const GRPC_PATH: &'static str =
         "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
 
