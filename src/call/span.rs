@@ -56,6 +56,19 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Value {
         .unwrap_or(Value::Null)
 }
 
+/// A request as JSON in the order a caller writes it and MLflow Python records it: `model`
+/// first, then the fields in async-openai's order (which puts `messages` / `input` next).
+/// Responses keep the provider's order (`serde_json`'s `preserve_order`).
+fn request_json<T: Serialize>(request: &T) -> Value {
+    let mut json = to_json(request);
+    if let Value::Object(map) = &mut json {
+        if let Some(model) = map.shift_remove("model") {
+            map.shift_insert(0, "model".to_owned(), model);
+        }
+    }
+    json
+}
+
 /// One traced call's span, finished exactly once.
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -78,7 +91,7 @@ impl Call {
             return None;
         }
         let settings = scope.settings();
-        let mut json = to_json(request);
+        let mut json = request_json(request);
         content::prepare(&mut json, settings.capture, settings.redactor.as_ref());
         let model = json.get("model").and_then(Value::as_str).unwrap_or("");
         let provider = site.provider(model, settings);
@@ -181,5 +194,47 @@ impl Injector for HeaderInjector<'_> {
         ) {
             self.0.insert(name, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_openai::types::chat::{
+        ChatCompletionRequestUserMessage, CreateChatCompletionRequestArgs,
+    };
+
+    /// Recorded inputs read like the caller's code and MLflow Python's trace: `model` first,
+    /// then `messages`, then the parameters; never alphabetical.
+    #[test]
+    fn request_keys_keep_the_callers_order() {
+        let request = CreateChatCompletionRequestArgs::default()
+            .model("deepseek-chat")
+            .messages([ChatCompletionRequestUserMessage::from("Hi").into()])
+            .temperature(0.1)
+            .max_tokens(100u32)
+            .build()
+            .unwrap();
+        let json = request_json(&request);
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(&keys[..2], ["model", "messages"], "{keys:?}");
+        let text = json.to_string();
+        assert!(
+            text.starts_with(r#"{"model":"deepseek-chat","messages":[{"#),
+            "{text}"
+        );
+    }
+
+    /// A response keeps the provider's order.
+    #[test]
+    fn response_keys_keep_the_providers_order() {
+        let raw = r#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[]}"#;
+        let json: Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(json.to_string(), raw);
     }
 }
