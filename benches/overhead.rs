@@ -302,5 +302,183 @@ async fn main() {
         "(traced − plain) / chunks, medians",
     );
     drop(rec);
+    let per_chunk = diff(t_traced, t_plain) / chunks;
+
+    // The production pipeline: the real queue, worker and OTLP/HTTP export to an in-process
+    // receiver that decodes and counts what it gets.
+    let production = production_pipeline(&mut bench, &mock, &req).await;
     bench.print();
+
+    // MLflow Python autolog, same workload, same run (when its venv is there).
+    let python = python_autolog(full);
+    let added_wall_us = production.added_wall.as_secs_f64() * 1e6;
+    let mut summary = json!({
+        "added_wall_us_per_call": round1(added_wall_us),
+        "added_cpu_us_per_call": round1(production.added_cpu.as_secs_f64() * 1e6),
+        "added_us_per_chunk": round1(per_chunk.as_secs_f64() * 1e6),
+        "export_spans_per_s": production.spans_per_s.round(),
+        "dropped": production.dropped,
+        "disabled_us_per_call": round1(production.disabled.as_secs_f64() * 1e6),
+    });
+    if let Some(python_us) = python {
+        summary["python_autolog_added_wall_us_per_call"] = json!(python_us);
+        summary["ratio_vs_python"] = json!(round1(python_us / added_wall_us.max(0.001)));
+    }
+    // Last line: one JSON object (read by scripts and the README).
+    println!("{summary}");
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// What the production-pipeline section measured.
+struct Production {
+    added_wall: Duration,
+    added_cpu: Duration,
+    disabled: Duration,
+    spans_per_s: f64,
+    dropped: u64,
+}
+
+/// Traced vs plain calls against the local mock with the real OTLP/HTTP export on, CPU per
+/// call (exporter thread included: process CPU), export throughput of 2 KB-content spans, and
+/// drops at a sustained call rate.
+async fn production_pipeline(
+    bench: &mut Bench,
+    mock: &MockDeepSeek,
+    req: &async_openai::types::chat::CreateChatCompletionRequest,
+) -> Production {
+    use common::otlp_receiver::{OtlpReceiver, Reply};
+    let receiver = OtlpReceiver::always(Reply::ok());
+    let pipeline = Pipeline::start(
+        mlflow_tracing::Config::new()
+            .with_otlp_endpoint(receiver.url())
+            .with_otlp_shape(mlflow_tracing::Shape::Mlflow)
+            .with_stderr_warnings(false),
+    );
+    let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
+    let traced = client(mock);
+    let plain = Client::with_config(config(mock));
+    let n = bench.iterations(2_000);
+    let (mut t_plain, mut t_traced, mut t_off) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let start = Instant::now();
+        plain.chat().create(req.clone()).await.unwrap();
+        t_plain.push(start.elapsed());
+        let start = Instant::now();
+        traced.chat().create(req.clone()).await.unwrap();
+        t_traced.push(start.elapsed());
+        if i % 2 == 0 {
+            mlflow_tracing::set_enabled(false);
+            let start = Instant::now();
+            traced.chat().create(req.clone()).await.unwrap();
+            t_off.push(start.elapsed());
+            mlflow_tracing::set_enabled(true);
+        }
+    }
+    let (p, t, o) = (median(t_plain), median(t_traced), median(t_off));
+    bench.row(
+        "production: create, traced, OTLP/HTTP export on",
+        t,
+        "local mock + real export to an in-process receiver, median",
+    );
+    bench.row(
+        "production: tracing overhead per call (wall)",
+        diff(t, p),
+        "traced − plain, interleaved, medians",
+    );
+    bench.row(
+        "production: disabled overhead per call",
+        diff(o, p),
+        "set_enabled(false) − plain",
+    );
+    let n = bench.iterations(3_000);
+    let before = cpu_time();
+    for _ in 0..n {
+        plain.chat().create(req.clone()).await.unwrap();
+    }
+    let cpu_plain = cpu_time() - before;
+    let before = cpu_time();
+    for _ in 0..n {
+        traced.chat().create(req.clone()).await.unwrap();
+    }
+    // Let the exporter finish what these calls made, so its CPU is counted.
+    // Blocking is fine here: the worker and the receiver run on their own threads.
+    let _ = pipeline.guard.flush();
+    let cpu_traced = cpu_time() - before;
+    let added_cpu = diff(cpu_traced, cpu_plain) / n as u32;
+    bench.row(
+        "production: tracing overhead in CPU time",
+        added_cpu,
+        "process CPU incl. encoding and export, traced − plain, per call",
+    );
+
+    // Export throughput: spans with 2 KB of content, made as fast as the app can.
+    let content = "x".repeat(2048);
+    let body = serde_json::to_vec(&json!({"id": "chatcmpl-1", "object": "chat.completion",
+        "created": 1, "model": "deepseek-chat", "choices": [{"index": 0,
+        "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20}}))
+    .unwrap();
+    let (_, canned) = canned_clients(body, "application/json");
+    let spans = bench.iterations(20_000);
+    let before = receiver.accepted_span_ids().len();
+    let start = Instant::now();
+    for _ in 0..spans {
+        canned.chat().create(req.clone()).await.unwrap();
+    }
+    // Blocking is fine here: the worker and the receiver run on their own threads.
+    let _ = pipeline.guard.flush();
+    let took = start.elapsed();
+    let arrived = receiver.accepted_span_ids().len() - before;
+    let spans_per_s = arrived as f64 / took.as_secs_f64();
+    bench.row(
+        "production: export throughput, 2 KB spans",
+        took / arrived.max(1) as u32,
+        "per span, queue to decoded at the receiver",
+    );
+    let dropped = pipeline.guard.stats().dropped;
+    eprintln!(
+        "export: {arrived} of {spans} spans of 2 KB arrived in {took:?} ({spans_per_s:.0} \
+         spans/s), {dropped} dropped"
+    );
+    drop(_scope);
+    let _ = pipeline.guard.shutdown();
+    Production {
+        added_wall: diff(t, p),
+        added_cpu,
+        disabled: diff(o, p),
+        spans_per_s,
+        dropped,
+    }
+}
+
+/// Runs `benches/python_autolog.py` with the project's MLflow venv, when there is one, and
+/// returns its added wall time per call in µs.
+fn python_autolog(full: bool) -> Option<f64> {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venvs/mlflow/bin/python");
+    if !full || !python.exists() {
+        eprintln!("MLflow Python comparison skipped (needs `--bench` and .venvs/mlflow)");
+        return None;
+    }
+    let output = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/python_autolog.py"
+        ))
+        .output()
+        .ok()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!(
+        "{}",
+        stdout
+            .lines()
+            .filter(|l| !l.starts_with('{'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    println!();
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last()?).ok()?;
+    last["python_autolog_added_wall_us_per_call"].as_f64()
 }
