@@ -458,7 +458,7 @@ async fn production_pipeline(
 /// returns its added wall time per call in µs.
 fn python_autolog(full: bool) -> Option<f64> {
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venvs/mlflow/bin/python");
-    if !full || !python.exists() {
+    if !full || !python.exists() || std::env::var_os("OVERHEAD_SKIP_PYTHON").is_some() {
         eprintln!("MLflow Python comparison skipped (needs `--bench` and .venvs/mlflow)");
         return None;
     }
