@@ -3,25 +3,16 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use mlflow_tracing::{get_trace, last_trace_id, Config};
+use mlflow_tracing::{get_trace, last_trace_id};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_basic_call_and_error_land_in_mlflow() {
     let Some(uri) = mlflow_test_uri() else { return };
     let experiment = format!("e2e-core-{}", std::process::id());
-    let guard = mlflow_tracing::init(
-        Config::new()
-            .with_tracking_uri(&uri)
-            .with_experiment_name(&experiment)
-            .with_service_name("e2e-core")
-            .with_shutdown_timeout(Duration::from_secs(30))
-            .require_backend_at_init(true),
-    )
-    .expect("init against the real MLflow");
+    let guard = mlflow_tracing::init(e2e_config(&uri, &experiment).with_service_name("e2e-core"))
+        .expect("init against the real MLflow");
     let experiment_id = guard.experiment_id().expect("experiment created");
 
     let mock = MockDeepSeek::start().await;

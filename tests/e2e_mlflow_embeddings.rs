@@ -3,28 +3,20 @@
 
 mod common;
 
-use std::time::Duration;
-
 use async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use common::mock_deepseek::EMBEDDING_DIMENSIONS;
 use common::*;
 use mlflow_tracing::semconv::{gen_ai, mlflow};
-use mlflow_tracing::{get_trace, last_trace_id, Config};
+use mlflow_tracing::{get_trace, last_trace_id};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embeddings_call_lands_in_mlflow_with_usage() {
     let Some(uri) = mlflow_test_uri() else { return };
     let experiment = format!("e2e-embeddings-{}", std::process::id());
-    let guard = mlflow_tracing::init(
-        Config::new()
-            .with_tracking_uri(&uri)
-            .with_experiment_name(&experiment)
-            .with_service_name("e2e-embeddings")
-            .with_shutdown_timeout(Duration::from_secs(30))
-            .require_backend_at_init(true),
-    )
-    .expect("init against the real MLflow");
+    let guard =
+        mlflow_tracing::init(e2e_config(&uri, &experiment).with_service_name("e2e-embeddings"))
+            .expect("init against the real MLflow");
     let experiment_id = guard.experiment_id().expect("experiment created");
 
     let mock = MockDeepSeek::start().await;

@@ -10,18 +10,14 @@ use std::time::Duration;
 use async_openai::types::chat::CreateChatCompletionRequest;
 use common::*;
 use mlflow_tracing::semconv::mlflow;
-use mlflow_tracing::{get_trace, last_trace_id, Config, DEFAULT_MAX_ATTRIBUTE_BYTES};
+use mlflow_tracing::{get_trace, last_trace_id, DEFAULT_MAX_ATTRIBUTE_BYTES};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_10_mb_prompt_and_a_1_mb_image_reach_mlflow_as_valid_json() {
     let Some(uri) = mlflow_test_uri() else { return };
     let experiment = format!("e2e-large-inputs-{}", std::process::id());
     let guard = mlflow_tracing::init(
-        Config::new()
-            .with_tracking_uri(&uri)
-            .with_experiment_name(&experiment)
-            .with_shutdown_timeout(Duration::from_secs(60))
-            .require_backend_at_init(true),
+        e2e_config(&uri, &experiment).with_shutdown_timeout(Duration::from_secs(60)),
     )
     .expect("init against the real MLflow");
 

@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use async_openai::types::responses::CreateResponse;
 use common::*;
 use futures::StreamExt;
-use mlflow_tracing::{get_trace, last_trace_id, Config};
+use mlflow_tracing::{get_trace, last_trace_id};
 use serde_json::json;
 
 fn plain() -> CreateResponse {
@@ -23,14 +21,9 @@ fn plain() -> CreateResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_create_and_stream_land_in_mlflow() {
     let Some(uri) = mlflow_test_uri() else { return };
-    let guard = mlflow_tracing::init(
-        Config::new()
-            .with_tracking_uri(&uri)
-            .with_experiment_name(format!("e2e-responses-{}", std::process::id()))
-            .with_shutdown_timeout(Duration::from_secs(30))
-            .require_backend_at_init(true),
-    )
-    .expect("init against the real MLflow");
+    let experiment = format!("e2e-responses-{}", std::process::id());
+    let guard =
+        mlflow_tracing::init(e2e_config(&uri, &experiment)).expect("init against the real MLflow");
     let experiment_id = guard.experiment_id().expect("experiment created");
     let mock = MockDeepSeek::start().await;
     let client = client(&mock);

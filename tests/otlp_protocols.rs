@@ -132,14 +132,20 @@ fn decode_http(request: &wiremock::Request) -> Received {
     Received { request, headers }
 }
 
-#[tokio::test]
-async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variables() {
+/// An OTLP/HTTP receiver answering 200 to POSTs on `route`.
+async fn receiver_at(route: &str) -> MockServer {
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/traces"))
+        .and(path(route))
         .respond_with(ResponseTemplate::new(200))
         .mount(&receiver)
         .await;
+    receiver
+}
+
+#[tokio::test]
+async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variables() {
+    let receiver = receiver_at("/v1/traces").await;
     let config = from_vars(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.uri()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
@@ -199,12 +205,7 @@ async fn http_protobuf_with_gzip_headers_and_resource_from_the_standard_variable
 
 #[tokio::test]
 async fn http_json_is_otlp_json() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/custom/traces"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_at("/custom/traces").await;
     let config = from_vars(&[
         (
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",

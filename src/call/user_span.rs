@@ -105,13 +105,18 @@ impl UserSpan {
     /// Records inputs or outputs after the redaction hook and the capture mode (nothing at
     /// all with [`Capture::None`]).
     fn set_json_value(&self, key: &'static str, value: &Value) {
-        if self.capture == Capture::None {
+        if !content::records(key, self.capture) {
             return;
         }
-        let mut value = value.clone();
-        content::prepare(&mut value, self.capture, self.redactor.as_ref());
-        self.span
-            .set_attribute(key, capped_json(&value, self.max_attribute_bytes));
+        let text = if content::changes(self.capture, self.redactor.as_ref()) {
+            let mut value = value.clone();
+            content::prepare(&mut value, self.capture, self.redactor.as_ref());
+            capped_json(&value, self.max_attribute_bytes)
+        } else {
+            // Full capture, no hook: nothing to change, so no copy.
+            capped_json(value, self.max_attribute_bytes)
+        };
+        self.span.set_attribute(key, text);
     }
 
     /// Sets any attribute (string, integer, float, bool or array).

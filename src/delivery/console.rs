@@ -15,6 +15,7 @@ use super::queue::approx_size;
 use super::retry::Failure;
 use super::worker::{Sent, Sink};
 use crate::mlflow::trace::TokenUsage;
+use crate::record;
 use crate::vocab::semconv::{mlflow, otel};
 
 /// Most spans kept for the printout (the most recent ones).
@@ -114,10 +115,7 @@ impl Sink for ConsoleExporter {
 }
 
 fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
+    record::attribute(&span.attributes, key)
 }
 
 /// One line describing a span: name, type, duration, model, usage, status.

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
 use crate::setup::config::{Compression, Config, Destination, Experiment, Protocol, Shape};
+use crate::setup::otlp::OtlpSettings;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;
@@ -170,20 +171,16 @@ fn start_lane(
             return launch(console.clone(), settings, config, Target::Console(console));
         }
         Destination::Otlp { endpoint, protocol } => {
-            validate_http_url(&endpoint, env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)?;
-            headers.extend(config.otlp.headers.iter().cloned());
+            let transport = otlp_transport(
+                config,
+                &config.otlp,
+                &endpoint,
+                protocol,
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+            )?;
             if let Some(timeout) = config.otlp.timeout {
                 settings.export_timeout = timeout;
             }
-            let transport = Transport::new(
-                TransportSettings {
-                    endpoint: endpoint.clone(),
-                    protocol,
-                    headers,
-                    compression: config.otlp.compression.unwrap_or_default(),
-                },
-                http_client(config.otlp.certificate.as_deref())?,
-            )?;
             let semconv = config.otlp_shape == Shape::SemanticConventions;
             (
                 OtlpSink::new(endpoint, transport, None, semconv),
@@ -251,9 +248,32 @@ fn launch<S: worker::Sink>(
     Ok((processor, shared, target))
 }
 
+/// The transport of one OTLP signal (`signal`: the trace or metric settings) to `endpoint`,
+/// set by `name`: the pipeline's headers plus the signal's, its compression, its CA.
+pub(crate) fn otlp_transport(
+    config: &Config,
+    signal: &OtlpSettings,
+    endpoint: &str,
+    protocol: Protocol,
+    name: &'static str,
+) -> Result<Transport, Error> {
+    validate_http_url(endpoint, name)?;
+    let mut headers = config.headers().to_vec();
+    headers.extend(signal.headers.iter().cloned());
+    Transport::new(
+        TransportSettings {
+            endpoint: endpoint.to_owned(),
+            protocol,
+            headers,
+            compression: signal.compression.unwrap_or_default(),
+        },
+        http_client(signal.certificate.as_deref())?,
+    )
+}
+
 /// A fresh async HTTP client (its pool belongs to the runtime that first uses it), trusting
 /// the CA in `certificate` when given.
-pub(crate) fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client, Error> {
+fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder();
     if let Some(path) = certificate {
         let invalid = |reason: String| Error::InvalidConfig {
@@ -275,7 +295,7 @@ pub(crate) fn http_client(certificate: Option<&std::path::Path>) -> Result<reqwe
 
 /// Checks that a destination (MLflow tracking URI or OTLP endpoint, set by `name`) is an
 /// http(s) URL; the error names the setting and the value, credentials removed.
-pub(crate) fn validate_http_url(url: &str, name: &'static str) -> Result<(), Error> {
+fn validate_http_url(url: &str, name: &'static str) -> Result<(), Error> {
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
         Ok(parsed) => Err(Error::InvalidConfig {

@@ -17,11 +17,10 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use prost::Message as _;
-use tokio::runtime::Runtime;
 
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
-use super::transport::{Accepted, Refused, Transport};
+use super::transport::{Accepted, LocalRuntime, Refused, Transport};
 use super::worker::{Sent, Sink};
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
@@ -65,7 +64,7 @@ pub(crate) struct OtlpSink {
     resource: ResourceAttributesWithSchema,
     /// Drives the transport and the REST client on the worker thread; built there on first
     /// use.
-    runtime: Option<Runtime>,
+    runtime: LocalRuntime,
     trace_info: TraceInfoState,
 }
 
@@ -91,23 +90,9 @@ impl OtlpSink {
             mlflow,
             semconv,
             resource: (&Resource::builder_empty().build()).into(),
-            runtime: None,
+            runtime: LocalRuntime::default(),
             trace_info: TraceInfoState::default(),
         }
-    }
-
-    /// The runtime that drives the HTTP client, built on first use on the worker thread (a
-    /// runtime must not be built or dropped inside another one, and the worker is outside
-    /// any).
-    fn start_runtime(&mut self) -> Result<(), Failure> {
-        if self.runtime.is_none() {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| Failure::permanent(format!("cannot start an I/O runtime: {e}")))?;
-            self.runtime = Some(runtime);
-        }
-        Ok(())
     }
 
     /// Sends one request over the transport.
@@ -116,8 +101,10 @@ impl OtlpSink {
         request: &ExportTraceServiceRequest,
         timeout: Duration,
     ) -> Result<Accepted, Refused> {
-        self.start_runtime().map_err(|f| (Verdict::Refuse, f))?;
-        let runtime = self.runtime.as_ref().expect("built above");
+        let runtime = self
+            .runtime
+            .get()
+            .map_err(|cause| (Verdict::Refuse, Failure::permanent(cause)))?;
         let experiment = self
             .mlflow
             .as_ref()
@@ -131,10 +118,10 @@ impl OtlpSink {
 
     /// Sends the trace metadata of an exported batch over MLflow's REST API.
     fn post_metadata(&mut self, updates: &[TraceInfoUpdate], timeout: Duration) -> Option<String> {
-        if let Err(failure) = self.start_runtime() {
-            return Some(failure.cause);
-        }
-        let runtime = self.runtime.as_ref()?;
+        let runtime = match self.runtime.get() {
+            Ok(runtime) => runtime,
+            Err(cause) => return Some(cause),
+        };
         let route = self.mlflow.as_ref()?;
         let id = route.experiment_id.as_deref()?;
         let failures: Vec<String> = runtime.block_on(async {
@@ -225,8 +212,7 @@ impl Sink for OtlpSink {
     }
 
     fn prepare(&mut self, timeout: Duration) -> Result<(), Failure> {
-        self.start_runtime()?;
-        let runtime = self.runtime.as_ref().expect("built above");
+        let runtime = self.runtime.get().map_err(Failure::permanent)?;
         let Some(route) = self.mlflow.as_mut() else {
             return probe(&self.endpoint, timeout.min(PROBE_TIMEOUT));
         };

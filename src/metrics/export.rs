@@ -11,11 +11,10 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
-use tokio::runtime::Runtime;
 
 use crate::delivery::report;
 use crate::delivery::retry::{self, Verdict};
-use crate::delivery::transport::Transport;
+use crate::delivery::transport::{LocalRuntime, Transport};
 use crate::vocab::redact::redact_url_str;
 
 /// Tries of one export (passing failures only), within the request timeout each.
@@ -34,19 +33,9 @@ pub(crate) struct OtlpMetricExporter {
 struct State {
     transport: Transport,
     /// Built on the reader thread on first use.
-    runtime: Option<Runtime>,
+    runtime: LocalRuntime,
     /// Since when exports fail (said once), if they do.
     failing: Option<Instant>,
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        // The exporter may be dropped inside the app's runtime, where dropping another
-        // runtime would panic.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 impl OtlpMetricExporter {
@@ -62,7 +51,7 @@ impl OtlpMetricExporter {
             stderr,
             state: Mutex::new(State {
                 transport,
-                runtime: None,
+                runtime: LocalRuntime::default(),
                 failing: None,
             }),
         }
@@ -72,14 +61,7 @@ impl OtlpMetricExporter {
     fn send(&self, request: &ExportMetricsServiceRequest) -> Result<(), String> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *state;
-        if state.runtime.is_none() {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start an I/O runtime: {e}"))?;
-            state.runtime = Some(runtime);
-        }
-        let runtime = state.runtime.as_ref().expect("built above");
+        let runtime = state.runtime.get()?;
         let mut cause = String::new();
         for attempt in 0..TRIES {
             match runtime.block_on(state.transport.send(request, &[], self.timeout)) {

@@ -17,7 +17,6 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
-use crate::delivery::transport::{Transport, TransportSettings};
 use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::mlflow::rest::DEFAULT_EXPERIMENT_ID;
@@ -49,20 +48,12 @@ impl Metrics {
         let Some((endpoint, protocol)) = config.metrics_destination() else {
             return Ok(None);
         };
-        crate::delivery::validate_http_url(
+        let transport = crate::delivery::otlp_transport(
+            config,
+            &config.metrics,
             &endpoint,
+            protocol,
             semconv::env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-        )?;
-        let mut headers = config.headers().to_vec();
-        headers.extend(config.metrics.headers.iter().cloned());
-        let transport = Transport::new(
-            TransportSettings {
-                endpoint: endpoint.clone(),
-                protocol,
-                headers,
-                compression: config.metrics.compression.unwrap_or_default(),
-            },
-            crate::delivery::http_client(config.metrics.certificate.as_deref())?,
         )?;
         let timeout = config.metrics.timeout.unwrap_or(config.export_timeout);
         let exporter =

@@ -32,10 +32,7 @@ pub(crate) struct GenAiCall {
 }
 
 fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == key)
-        .map(|kv| &kv.value)
+    crate::record::attribute(&span.attributes, key)
 }
 
 fn text(span: &SpanData, key: &str) -> Option<String> {
@@ -196,8 +193,13 @@ mod tests {
         assert_eq!(get(a, metrics::SPAN_TYPE), Some(&Value::from("UNKNOWN")));
         assert_eq!(get(a, metrics::SPAN_STATUS), Some(&Value::from("OK")));
         assert_eq!(get(a, metrics::EXPERIMENT_ID), Some(&Value::from("7")));
-        assert_eq!(get(a, "tags.mlflow.traceName"), Some(&Value::from("agent")));
-        assert_eq!(get(a, "metadata.app.version"), Some(&Value::from("1.2")));
+        let name_tag = mlflow::TRACE_NAME
+            .strip_prefix(mlflow::TRACE_TAG_PREFIX)
+            .unwrap();
+        let tag = format!("{}{name_tag}", metrics::TAG_PREFIX);
+        assert_eq!(get(a, &tag), Some(&Value::from("agent")));
+        let entry = format!("{}app.version", metrics::METADATA_PREFIX);
+        assert_eq!(get(a, &entry), Some(&Value::from("1.2")));
 
         let mut child = chat_span(vec![]);
         child.status = Status::error("boom");

@@ -18,6 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 use serde_json::{json, Map, Value};
 
 use super::rest::rfc3339;
+use crate::record;
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use crate::vocab::semconv::mlflow::{self, trace_info as key};
@@ -451,15 +452,8 @@ fn info_size(root: &SpanData, experiment_id: &str, metadata: &BTreeMap<String, S
         .duration_since(root.start_time)
         .unwrap_or_default();
     let mut tags = Map::new();
-    if let Some(name) = root
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == mlflow::TRACE_NAME)
-    {
-        tags.insert(
-            mlflow::trace::NAME_TAG.to_owned(),
-            json!(name.value.as_str()),
-        );
+    if let Some(name) = record::attribute(&root.attributes, mlflow::TRACE_NAME) {
+        tags.insert(mlflow::trace::NAME_TAG.to_owned(), json!(name.as_str()));
     }
     let info = json!({
         "info": {
@@ -488,10 +482,8 @@ pub(crate) fn trace_metadata(
     user: BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     let attribute = |name: &str| {
-        root.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == name)
-            .map(|kv| kv.value.as_str().into_owned())
+        record::attribute(&root.attributes, name)
+            .map(|v| v.as_str().into_owned())
             .unwrap_or_default()
     };
     let mut metadata = process.entries.clone();

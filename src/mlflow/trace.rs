@@ -487,7 +487,7 @@ mod tests {
                         {"key": "total_tokens", "value": {"int_value": 20}}]}}}
                 ],
                 "events": [{"name": "exception", "attributes": [
-                    {"key": "exception.type", "value": {"string_value": "X"}}]}]
+                    {"key": otel::EXCEPTION_TYPE, "value": {"string_value": "X"}}]}]
             }]
         }});
         let trace = from_rest(&body["trace"]);
@@ -509,7 +509,7 @@ mod tests {
         assert_eq!(span.span_type(), Some("CHAT_MODEL"));
         assert_eq!(span.attribute("max_tokens"), Some(&json!(100)));
         assert_eq!(span.token_usage().unwrap().total_tokens, 20);
-        assert_eq!(span.events[0].attributes["exception.type"], "X");
+        assert_eq!(span.events[0].attributes[otel::EXCEPTION_TYPE], "X");
         assert_eq!(span.end_time_ns, 9);
     }
 

@@ -264,7 +264,7 @@ pub(crate) fn response_attributes(response: &Value, max_bytes: usize) -> Vec<Key
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::test_attr as get;
+    use crate::record::attribute as get;
     use serde_json::json;
 
     fn seed_request() -> Value {

@@ -145,11 +145,19 @@ const CONTENT_KEYS: &[&str] = &[
     gen_ai::SYSTEM_INSTRUCTIONS,
 ];
 
+/// Whether an attribute `key` may be recorded: content attributes not in [`Capture::None`].
+pub(crate) fn records(key: &str, capture: Capture) -> bool {
+    capture.effective() != Capture::None || !CONTENT_KEYS.contains(&key)
+}
+
 /// Drops the content attributes in [`Capture::None`].
 pub(crate) fn strip(attrs: &mut Vec<KeyValue>, capture: Capture) {
-    if capture.effective() == Capture::None {
-        attrs.retain(|kv| !CONTENT_KEYS.contains(&kv.key.as_str()));
-    }
+    attrs.retain(|kv| records(kv.key.as_str(), capture));
+}
+
+/// Whether [`prepare`] changes anything: a hook to run, or text to hide.
+pub(crate) fn changes(capture: Capture, redactor: Option<&Redactor>) -> bool {
+    redactor.is_some() || capture.effective() != Capture::Full
 }
 
 /// Whether streamed chunks (which are content) may be kept as span events.

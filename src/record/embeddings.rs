@@ -134,7 +134,7 @@ fn dimensions(embedding: &Value) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::test_attr as get;
+    use crate::record::attribute as get;
     use serde_json::{json, Map};
 
     // Captured from the OpenAI Python SDK 3.57.0 against a fake OpenAI server, with MLflow

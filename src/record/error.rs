@@ -146,7 +146,7 @@ impl WithoutUrl for reqwest::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::test_attr as get;
+    use crate::record::attribute as get;
     use async_openai::error::{ApiError, ApiErrorResponse};
     use opentelemetry::Value as OtelValue;
     use serde_json::Value;

@@ -77,9 +77,8 @@ fn bare_value(value: &Value, max_bytes: usize) -> Option<opentelemetry::Value> {
     })
 }
 
-/// The value of `key` in `attrs` (for the unit tests of every mapping).
-#[cfg(test)]
-pub(crate) fn test_attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a opentelemetry::Value> {
+/// The value of `key` in `attrs` (a span's attributes, a mapping's output).
+pub(crate) fn attribute<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a opentelemetry::Value> {
     attrs
         .iter()
         .find(|kv| kv.key.as_str() == key)
@@ -89,8 +88,8 @@ pub(crate) fn test_attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a open
 #[cfg(test)]
 mod tests {
     use super::*;
+    use attribute as get;
     use opentelemetry::Value as OtelValue;
-    use test_attr as get;
 
     #[test]
     fn user_span_types_map_to_genai_operations() {

@@ -301,7 +301,7 @@ pub(crate) fn genai_output_messages(response: &Value, max_bytes: usize) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::test_attr as get;
+    use crate::record::attribute as get;
 
     /// The research fixtures: request bodies the OpenAI Python SDK sent, and the bodies the
     /// (deterministic) server answered, as MLflow 3.17.2 autolog traced them.

@@ -10,24 +10,19 @@
 
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::vocab::semconv::{gen_ai, mlflow};
+use crate::vocab::semconv::{gen_ai, mlflow, openai as oai};
 
 /// Rewrites an LLM call span (one the engine made: it has `mlflow.llm.provider`) into the
 /// conventions' shape; any other span is left alone.
 pub(crate) fn to_semantic_conventions(span: &mut SpanData) {
-    let provider = span
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == mlflow::LLM_PROVIDER)
-        .map(|kv| kv.value.as_str().into_owned());
-    let Some(provider) = provider else {
+    let Some(provider) = super::attribute(&span.attributes, mlflow::LLM_PROVIDER) else {
         return;
     };
-    let openai = provider == gen_ai::PROVIDER_OPENAI;
+    let openai = provider.as_str() == gen_ai::PROVIDER_OPENAI;
     span.attributes.retain(|kv| {
         let key = kv.key.as_str();
         let bare = !key.contains('.');
-        let foreign = !openai && key.starts_with("openai.");
+        let foreign = !openai && key.starts_with(oai::NAMESPACE);
         !bare && !foreign
     });
 }

@@ -150,7 +150,10 @@ mod tests {
         for trace in 1..=(MAX_PENDING_TRACES as u128 + 10) {
             let id = TraceId::from(trace);
             assert!(
-                book.set(id, KeyValue::new("mlflow.traceTag.k", "v")),
+                book.set(
+                    id,
+                    KeyValue::new(format!("{}k", mlflow::TRACE_TAG_PREFIX), "v")
+                ),
                 "trace {trace}"
             );
             let mut local_root = test_span(trace, 2, 1, vec![]);

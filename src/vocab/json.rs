@@ -52,12 +52,11 @@ pub(crate) fn capped_json(value: &Value, max: usize) -> String {
             return text;
         }
     }
-    // The structure alone is too big: fall back to a JSON string of a prefix.
-    let prefix = serialize_within(value, max.saturating_mul(2)).unwrap_or_else(|| {
-        let mut w = LimitedWriter::new(max.saturating_mul(2));
-        let _ = serde_json::to_writer(&mut w, value);
-        String::from_utf8_lossy(&w.buf).into_owned()
-    });
+    // The structure alone is too big: fall back to a JSON string of a prefix (the writer
+    // stops at twice the cap; escaping only makes the text longer).
+    let mut w = LimitedWriter::new(max.saturating_mul(2));
+    let _ = serde_json::to_writer(&mut w, value);
+    let prefix = String::from_utf8_lossy(&w.buf).into_owned();
     let mut budget = max.saturating_sub(2);
     loop {
         let text = Value::String(capped_str(&prefix, budget)).to_string();

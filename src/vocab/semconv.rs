@@ -241,6 +241,9 @@ pub mod gen_ai {
 
 /// OpenAI-specific attributes of the GenAI conventions.
 pub mod openai {
+    /// The namespace of every key below (the conventions' shape keeps them only when the
+    /// provider is OpenAI).
+    pub const NAMESPACE: &str = "openai.";
     /// Service tier the caller asked for.
     pub const REQUEST_SERVICE_TIER: &str = "openai.request.service_tier";
     /// Service tier that served the call.

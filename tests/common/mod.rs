@@ -158,6 +158,16 @@ pub fn mlflow_test_uri() -> Option<String> {
     test_env("MLFLOW_TRACING_TEST_URI")
 }
 
+/// The end-to-end tests' configuration: the test MLflow at `uri`, experiment `experiment`
+/// (created when missing, and waited for at init), 30 s to deliver at shutdown.
+pub fn e2e_config(uri: &str, experiment: &str) -> mlflow_tracing::Config {
+    mlflow_tracing::Config::new()
+        .with_tracking_uri(uri)
+        .with_experiment_name(experiment)
+        .with_shutdown_timeout(std::time::Duration::from_secs(30))
+        .require_backend_at_init(true)
+}
+
 /// A pipeline of its own (`mlflow_tracing::layer`) with a dispatcher to install where a test
 /// makes its calls (`tracing::dispatcher::set_default(&p.dispatch)`), so several pipelines
 /// can live in one test binary.

@@ -76,6 +76,36 @@ impl OtlpMessage for ExportMetricsServiceRequest {
     }
 }
 
+/// The current-thread runtime that drives a transport on a thread of its own (the export
+/// worker, the metrics reader): built there on first use, since a runtime must not be built
+/// inside another one; dropped without blocking or panicking wherever its owner is dropped.
+#[derive(Debug, Default)]
+pub(crate) struct LocalRuntime(Option<tokio::runtime::Runtime>);
+
+impl LocalRuntime {
+    /// The runtime, built on the first call.
+    pub(crate) fn get(&mut self) -> Result<&tokio::runtime::Runtime, String> {
+        if self.0.is_none() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start an I/O runtime: {e}"))?;
+            self.0 = Some(runtime);
+        }
+        Ok(self.0.as_ref().expect("built above"))
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        // The owner may be dropped inside the app's runtime, where dropping another runtime
+        // the usual way would panic.
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A successful answer: items the receiver still rejected (OTLP partial success), and why.
 #[derive(Debug, Default)]
 pub(crate) struct Accepted {

@@ -344,7 +344,7 @@ mod tests {
             }
             assert_eq!(s.agg.failure(), None);
             let attrs = s.attributes();
-            let get = |k: &str| crate::record::test_attr(&attrs, k).cloned();
+            let get = |k: &str| crate::record::attribute(&attrs, k).cloned();
             assert_eq!(
                 get(tracer::USAGE_SOURCE),
                 Some(tracer::USAGE_SOURCE_PROVIDER.into())
