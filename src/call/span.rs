@@ -5,7 +5,7 @@
 use async_openai::error::OpenAIError;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::KeyValue;
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
@@ -18,16 +18,24 @@ use crate::record::error::ErrorRecord;
 use crate::setup::pipeline::{Scope, Settings};
 use crate::vocab::semconv::{mlflow, otel, tracer};
 
-/// Sets every attribute on a `tracing` span through the OpenTelemetry layer.
+/// Sets every attribute on a `tracing` span through the OpenTelemetry layer, in one step:
+/// one look-up of the span's OpenTelemetry context and one lock of the span, not one per
+/// attribute (`OpenTelemetrySpanExt::set_attribute` does both per call).
 pub(crate) fn set_attributes(span: &tracing::Span, attrs: Vec<KeyValue>) {
-    for kv in attrs {
-        span.set_attribute(kv.key, kv.value);
+    if !attrs.is_empty() {
+        span.context().span().set_attributes(attrs);
     }
 }
 
 /// Marks a span failed: status ERROR with the message, attributes, and an `exception` event.
 pub(crate) fn record_error(span: &tracing::Span, error: &ErrorRecord) {
-    set_attributes(span, error.attributes());
+    fail_span(&span.context(), error);
+}
+
+/// [`record_error`] on a span's OpenTelemetry context.
+fn fail_span(cx: &Context, error: &ErrorRecord) {
+    let span = cx.span();
+    span.set_attributes(error.attributes());
     span.add_event(otel::EXCEPTION_EVENT, error.event());
     span.set_status(Status::error(error.recorded_message()));
 }
@@ -70,9 +78,13 @@ fn request_json<T: Serialize>(request: &T) -> Value {
 }
 
 /// One traced call's span, finished exactly once.
+///
+/// It keeps the span's OpenTelemetry context: attributes, status and events go straight to
+/// the OpenTelemetry span, one lock per batch, instead of a subscriber look-up each.
 #[derive(Debug)]
 pub(crate) struct Call {
     span: tracing::Span,
+    cx: Context,
     scope: Scope,
     finished: bool,
 }
@@ -111,9 +123,11 @@ impl Call {
             }
         }
         content::strip(&mut attrs, settings.capture);
-        set_attributes(&span, attrs);
+        let cx = span.context();
+        cx.span().set_attributes(attrs);
         Some(Self {
             span,
+            cx,
             scope,
             finished: false,
         })
@@ -129,13 +143,18 @@ impl Call {
         &self.span
     }
 
+    /// The call's OpenTelemetry span (for events, one lock each, no subscriber look-up).
+    pub(crate) fn otel_span(&self) -> opentelemetry::trace::SpanRef<'_> {
+        self.cx.span()
+    }
+
     /// The headers the request carries: `traceparent` (naming this span, as MLflow autolog
     /// sends it) and the capture ticket's.
     pub(crate) fn headers(&self, ticket: Option<&CaptureTicket>) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let cx = self.span.context();
-        if cx.span().span_context().is_valid() {
-            TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(&mut headers));
+        if self.cx.span().span_context().is_valid() {
+            TraceContextPropagator::new()
+                .inject_context(&self.cx, &mut HeaderInjector(&mut headers));
         }
         if let Some(ticket) = ticket {
             headers.insert(ticket.header.0.clone(), ticket.header.1.clone());
@@ -146,14 +165,15 @@ impl Call {
     /// Records a success with these response attributes.
     pub(crate) fn succeed(mut self, attrs: Vec<KeyValue>) {
         self.finished = true;
-        set_attributes(&self.span, attrs);
-        self.span.set_status(Status::Ok);
+        let span = self.cx.span();
+        span.set_attributes(attrs);
+        span.set_status(Status::Ok);
     }
 
     /// Records a failed call.
     pub(crate) fn fail(mut self, error: &OpenAIError) {
         self.finished = true;
-        record_error(&self.span, &ErrorRecord::from_openai(error));
+        fail_span(&self.cx, &ErrorRecord::from_openai(error));
     }
 
     /// Records the end of a streamed call: its attributes and the failure, if any.
@@ -162,10 +182,10 @@ impl Call {
         if failure.is_some() {
             attrs.retain(|kv| kv.key.as_str() != mlflow::SPAN_LOG_LEVEL);
         }
-        set_attributes(&self.span, attrs);
+        self.cx.span().set_attributes(attrs);
         match failure {
-            Some(failure) => record_error(&self.span, failure),
-            None => self.span.set_status(Status::Ok),
+            Some(failure) => fail_span(&self.cx, failure),
+            None => self.cx.span().set_status(Status::Ok),
         }
     }
 }
@@ -176,11 +196,13 @@ impl Drop for Call {
             return;
         }
         // The caller dropped the call's future (select!, timeout) before it finished.
-        record_error(
-            &self.span,
+        fail_span(
+            &self.cx,
             &ErrorRecord::cancelled("the call was dropped before it completed"),
         );
-        self.span.set_attribute(tracer::COMPLETED, false);
+        self.cx
+            .span()
+            .set_attribute(KeyValue::new(tracer::COMPLETED, false));
     }
 }
 

@@ -19,7 +19,6 @@ use std::time::{Duration, Instant, SystemTime};
 use async_openai::error::OpenAIError;
 use futures::Stream;
 use opentelemetry::KeyValue;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::call::operation::{Aggregate, EventStream, StreamOperation};
 use crate::call::sink::BodySink;
@@ -451,7 +450,7 @@ impl<Op: StreamOperation> TracedStream<Op> {
             i64::try_from(self.consumed).unwrap_or(i64::MAX),
         ));
         attrs.push(KeyValue::new(tracer::STREAM_USAGE_INJECTED, self.injected));
-        let span = call.span();
+        let span = call.otel_span();
         for (time, index, data) in state.events() {
             span.add_event_with_timestamp(
                 format!("{}{index}", mlflow::CHUNK_EVENT_PREFIX),
