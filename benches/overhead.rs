@@ -21,7 +21,7 @@ use async_openai::Client;
 use common::*;
 use futures::StreamExt;
 use serde_json::json;
-use support::{canned_clients, cpu_time, median};
+use support::{canned_clients, export_thread_cpu, median, thread_cpu, FastMock};
 
 struct Bench {
     full: bool,
@@ -203,65 +203,11 @@ async fn main() {
         drop(rec);
     }
 
-    // Whole calls against a local mock: plain and traced interleaved call by call, so drift
-    // (allocator, sockets, the mock) hits both sides alike.
+    // Streams against a local mock (wiremock, which serves the 303-chunk stream).
     let rec = Recorder::install();
     let mock = MockDeepSeek::start_unrecorded().await;
     let traced = client(&mock);
     let plain = Client::with_config(config(&mock));
-    let req = seed_request("deepseek-chat");
-    let n = bench.iterations(2_000);
-    let (mut t_plain, mut t_traced, mut t_off) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let start = Instant::now();
-        plain.chat().create(req.clone()).await.unwrap();
-        t_plain.push(start.elapsed());
-        let start = Instant::now();
-        traced.chat().create(req.clone()).await.unwrap();
-        t_traced.push(start.elapsed());
-        if i % 2 == 0 {
-            mlflow_tracing::set_enabled(false);
-            let start = Instant::now();
-            traced.chat().create(req.clone()).await.unwrap();
-            t_off.push(start.elapsed());
-            mlflow_tracing::set_enabled(true);
-        }
-    }
-    let (p, t, o) = (median(t_plain), median(t_traced), median(t_off));
-    bench.row(
-        "create, plain async-openai (local mock)",
-        p,
-        "baseline, median",
-    );
-    bench.row(
-        "create, traced (local mock)",
-        t,
-        "in-memory exporter, median",
-    );
-    bench.row("create, tracing overhead", diff(t, p), "traced − plain");
-    bench.row(
-        "create, tracing disabled overhead",
-        diff(o, p),
-        "disabled − plain (noise-level)",
-    );
-    // CPU time is steadier than wall time for the same comparison (client and mock server
-    // share the process; the server's share is the same on both sides).
-    let n = bench.iterations(3_000);
-    let before = cpu_time();
-    for _ in 0..n {
-        plain.chat().create(req.clone()).await.unwrap();
-    }
-    let cpu_plain = cpu_time() - before;
-    let before = cpu_time();
-    for _ in 0..n {
-        traced.chat().create(req.clone()).await.unwrap();
-    }
-    let cpu_traced = cpu_time() - before;
-    bench.row(
-        "create, tracing overhead in CPU time",
-        diff(cpu_traced, cpu_plain) / n as u32,
-        "process CPU, traced − plain, per call",
-    );
     let d = time(7, bench.iterations(1_000_000), || {
         std::hint::black_box(mlflow_tracing::is_enabled());
     });
@@ -306,7 +252,7 @@ async fn main() {
 
     // The production pipeline: the real queue, worker and OTLP/HTTP export to an in-process
     // receiver that decodes and counts what it gets.
-    let production = production_pipeline(&mut bench, &mock, &req).await;
+    let production = production_pipeline(&mut bench, &response).await;
     bench.print();
 
     // MLflow Python autolog, same workload, same run (when its venv is there).
@@ -314,10 +260,18 @@ async fn main() {
     let added_wall_us = production.added_wall.as_secs_f64() * 1e6;
     let mut summary = json!({
         "added_wall_us_per_call": round1(added_wall_us),
-        "added_cpu_us_per_call": round1(production.added_cpu.as_secs_f64() * 1e6),
+        "added_cpu_us_per_call": round1(
+            (production.caller_cpu + production.export_cpu).as_secs_f64() * 1e6
+        ),
+        "caller_cpu_us_per_call": round1(production.caller_cpu.as_secs_f64() * 1e6),
+        "export_cpu_us_per_span": round1(production.export_cpu.as_secs_f64() * 1e6),
         "added_us_per_chunk": round1(per_chunk.as_secs_f64() * 1e6),
         "export_spans_per_s": production.spans_per_s.round(),
-        "dropped": production.dropped,
+        "sustained_calls_per_s": production.sustained.rate,
+        "sustained_seconds": production.sustained.seconds.round(),
+        "sustained_calls": production.sustained.calls,
+        "sustained_arrived": production.sustained.arrived,
+        "dropped": production.sustained.dropped,
         "disabled_us_per_call": round1(production.disabled.as_secs_f64() * 1e6),
     });
     if let Some(python_us) = python {
@@ -335,20 +289,34 @@ fn round1(x: f64) -> f64 {
 /// What the production-pipeline section measured.
 struct Production {
     added_wall: Duration,
-    added_cpu: Duration,
+    caller_cpu: Duration,
+    export_cpu: Duration,
     disabled: Duration,
     spans_per_s: f64,
+    sustained: Sustained,
+}
+
+/// A sustained call rate held for a while: what was made, delivered and lost.
+struct Sustained {
+    rate: u32,
+    seconds: f64,
+    calls: usize,
+    arrived: usize,
     dropped: u64,
 }
 
-/// Traced vs plain calls against the local mock with the real OTLP/HTTP export on, CPU per
-/// call (exporter thread included: process CPU), export throughput of 2 KB-content spans, and
-/// drops at a sustained call rate.
-async fn production_pipeline(
-    bench: &mut Bench,
-    mock: &MockDeepSeek,
-    req: &async_openai::types::chat::CreateChatCompletionRequest,
-) -> Production {
+/// The production pipeline: the crate's own queue, export worker and OTLP/HTTP exporter (MLflow
+/// shape) sending to an in-process receiver that decodes and counts every span.
+///
+/// - wall: plain and traced calls against the same local keep-alive server over real sockets,
+///   in alternating blocks (each block on its own warm connection, the order swapped every
+///   round), per-call means per block, medians, traced − plain;
+/// - CPU: the caller's thread (traced − plain, per call) and the export thread (per span,
+///   encoding and sending included, flushed before reading); the mock's and the receiver's
+///   threads are not counted;
+/// - disabled: `set_enabled(false)` vs plain, in-process (socket noise would hide nanoseconds);
+/// - export throughput of spans with 2 KB of content, and drops at a sustained call rate.
+async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) -> Production {
     use common::otlp_receiver::{OtlpReceiver, Reply};
     let receiver = OtlpReceiver::always(Reply::ok());
     let pipeline = Pipeline::start(
@@ -358,60 +326,106 @@ async fn production_pipeline(
             .with_stderr_warnings(false),
     );
     let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
-    let traced = client(mock);
-    let plain = Client::with_config(config(mock));
-    let n = bench.iterations(2_000);
-    let (mut t_plain, mut t_traced, mut t_off) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let start = Instant::now();
+    let mock = FastMock::start(serde_json::to_vec(response).unwrap(), "application/json");
+    let config = || {
+        async_openai::config::OpenAIConfig::new()
+            .with_api_base(&mock.url)
+            .with_api_key("sk-bench")
+    };
+    let plain = Client::with_config(config());
+    let traced = mlflow_tracing::TracedClient::with_http_client(
+        Client::with_config(config()),
+        reqwest::Client::new(),
+    );
+    let req = seed_request("deepseek-chat");
+    for _ in 0..50 {
         plain.chat().create(req.clone()).await.unwrap();
-        t_plain.push(start.elapsed());
-        let start = Instant::now();
         traced.chat().create(req.clone()).await.unwrap();
-        t_traced.push(start.elapsed());
-        if i % 2 == 0 {
-            mlflow_tracing::set_enabled(false);
-            let start = Instant::now();
-            traced.chat().create(req.clone()).await.unwrap();
-            t_off.push(start.elapsed());
-            mlflow_tracing::set_enabled(true);
+    }
+    let _ = pipeline.guard.flush();
+
+    let (rounds, block) = (bench.iterations(60), bench.iterations(100));
+    let (mut wall_plain, mut wall_traced) = (Vec::new(), Vec::new());
+    let (mut cpu_plain, mut cpu_traced) = (Duration::ZERO, Duration::ZERO);
+    let export_before = export_thread_cpu();
+    for round in 0..rounds {
+        for side in [round % 2, 1 - round % 2] {
+            let (cpu, start) = (thread_cpu(), Instant::now());
+            for _ in 0..block {
+                if side == 0 {
+                    plain.chat().create(req.clone()).await.unwrap();
+                } else {
+                    traced.chat().create(req.clone()).await.unwrap();
+                }
+            }
+            let (wall, cpu) = (start.elapsed() / block as u32, thread_cpu() - cpu);
+            if side == 0 {
+                wall_plain.push(wall);
+                cpu_plain += cpu;
+            } else {
+                wall_traced.push(wall);
+                cpu_traced += cpu;
+            }
         }
     }
-    let (p, t, o) = (median(t_plain), median(t_traced), median(t_off));
+    // Blocking is fine here: the worker and the receiver run on their own threads.
+    let _ = pipeline.guard.flush();
+    let calls = (rounds * block) as u32;
+    let export_cpu = (export_thread_cpu() - export_before) / calls;
+    let (p, t) = (median(wall_plain), median(wall_traced));
+    let caller_cpu = diff(cpu_traced, cpu_plain) / calls;
+    bench.row(
+        "production: create, plain (local keep-alive server)",
+        p,
+        "per call, median of block means",
+    );
     bench.row(
         "production: create, traced, OTLP/HTTP export on",
         t,
-        "local mock + real export to an in-process receiver, median",
+        "same server, real export to an in-process receiver",
     );
     bench.row(
-        "production: tracing overhead per call (wall)",
+        "production: added wall time per call",
         diff(t, p),
-        "traced − plain, interleaved, medians",
+        "traced − plain",
     );
     bench.row(
-        "production: disabled overhead per call",
-        diff(o, p),
-        "set_enabled(false) − plain",
+        "production: added CPU on the caller's thread",
+        caller_cpu,
+        "thread CPU, traced − plain, per call",
     );
-    let n = bench.iterations(3_000);
-    let before = cpu_time();
-    for _ in 0..n {
-        plain.chat().create(req.clone()).await.unwrap();
-    }
-    let cpu_plain = cpu_time() - before;
-    let before = cpu_time();
-    for _ in 0..n {
-        traced.chat().create(req.clone()).await.unwrap();
-    }
-    // Let the exporter finish what these calls made, so its CPU is counted.
-    // Blocking is fine here: the worker and the receiver run on their own threads.
-    let _ = pipeline.guard.flush();
-    let cpu_traced = cpu_time() - before;
-    let added_cpu = diff(cpu_traced, cpu_plain) / n as u32;
     bench.row(
-        "production: tracing overhead in CPU time",
-        added_cpu,
-        "process CPU incl. encoding and export, traced − plain, per call",
+        "production: export thread CPU per span",
+        export_cpu,
+        "batching, MLflow shape, OTLP encoding, HTTP send",
+    );
+
+    // Disabled: in-process, so nanoseconds are not lost in socket noise.
+    let (canned_plain, canned_traced) = canned_clients(
+        serde_json::to_vec(response).unwrap(),
+        "application/json",
+    );
+    let n = bench.iterations(20_000);
+    let (mut off, mut on) = (Vec::new(), Vec::new());
+    mlflow_tracing::set_enabled(false);
+    for _ in 0..bench.iterations(15) {
+        let start = Instant::now();
+        for _ in 0..n {
+            canned_plain.chat().create(req.clone()).await.unwrap();
+        }
+        on.push(start.elapsed() / n as u32);
+        let start = Instant::now();
+        for _ in 0..n {
+            canned_traced.chat().create(req.clone()).await.unwrap();
+        }
+        off.push(start.elapsed() / n as u32);
+    }
+    mlflow_tracing::set_enabled(true);
+    let disabled = median(off).as_nanos() as i128 - median(on).as_nanos() as i128;
+    bench.row(
+        "production: disabled, what a call adds",
+        Duration::from_nanos(disabled.max(0) as u64),
+        "set_enabled(false) − plain, in-process, medians (can read 0: below noise)",
     );
 
     // Export throughput: spans with 2 KB of content, made as fast as the app can.
@@ -436,21 +450,62 @@ async fn production_pipeline(
     bench.row(
         "production: export throughput, 2 KB spans",
         took / arrived.max(1) as u32,
-        "per span, queue to decoded at the receiver",
+        "per span, app making calls as fast as it can, to decoded at the receiver",
     );
-    let dropped = pipeline.guard.stats().dropped;
+    eprintln!("export: {arrived} of {spans} spans of 2 KB arrived in {took:?} ({spans_per_s:.0} spans/s)");
+
+    // A sustained rate: 5 000 calls/s of 2 KB spans for 30 s (1 s under `cargo test`).
+    let seconds = if bench.full { 30.0 } else { 1.0 };
+    let sustained = sustained_rate(&canned, &req, &pipeline, &receiver, 5_000, seconds).await;
     eprintln!(
-        "export: {arrived} of {spans} spans of 2 KB arrived in {took:?} ({spans_per_s:.0} \
-         spans/s), {dropped} dropped"
+        "sustained: {} calls at {} calls/s for {:.0} s: {} arrived, {} dropped",
+        sustained.calls, sustained.rate, sustained.seconds, sustained.arrived, sustained.dropped
     );
     drop(_scope);
     let _ = pipeline.guard.shutdown();
     Production {
         added_wall: diff(t, p),
-        added_cpu,
-        disabled: diff(o, p),
+        caller_cpu,
+        export_cpu,
+        disabled: Duration::from_nanos(disabled.max(0) as u64),
         spans_per_s,
-        dropped,
+        sustained,
+    }
+}
+
+/// Makes `rate` calls per second for `seconds` (paced per millisecond), then flushes, and
+/// counts what arrived and what the pipeline dropped.
+async fn sustained_rate(
+    client: &mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
+    req: &async_openai::types::chat::CreateChatCompletionRequest,
+    pipeline: &Pipeline,
+    receiver: &common::otlp_receiver::OtlpReceiver,
+    rate: u32,
+    seconds: f64,
+) -> Sustained {
+    let dropped_before = pipeline.guard.stats().dropped;
+    let arrived_before = receiver.accepted_span_ids().len();
+    let start = Instant::now();
+    let mut calls = 0usize;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    while start.elapsed().as_secs_f64() < seconds {
+        tick.tick().await;
+        let due = (start.elapsed().as_secs_f64() * f64::from(rate)) as usize;
+        while calls < due {
+            client.chat().create(req.clone()).await.unwrap();
+            calls += 1;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    // Blocking is fine here: the worker and the receiver run on their own threads.
+    let _ = pipeline.guard.flush();
+    Sustained {
+        rate: (calls as f64 / elapsed).round() as u32,
+        seconds: elapsed,
+        calls,
+        arrived: receiver.accepted_span_ids().len() - arrived_before,
+        dropped: pipeline.guard.stats().dropped - dropped_before,
     }
 }
 

@@ -80,7 +80,10 @@ impl OtlpReceiver {
                     let Ok(conn) = conn else { continue };
                     let (seen, stop, script, counter) =
                         (seen.clone(), stop.clone(), script.clone(), counter.clone());
-                    std::thread::spawn(move || serve(conn, &seen, &stop, &*script, &counter));
+                    // Named, so a benchmark can tell the receiver's CPU from the tracer's.
+                    let _ = std::thread::Builder::new()
+                        .name("otlp-receiver".into())
+                        .spawn(move || serve(conn, &seen, &stop, &*script, &counter));
                 }
             });
         }
