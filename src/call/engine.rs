@@ -27,7 +27,7 @@ use tracing::Instrument;
 
 use crate::call::operation::{CallSite, EventStream, Operation, StreamOperation};
 use crate::call::sink::BodyBuffer;
-use crate::call::span::{response_attributes, to_json, Call};
+use crate::call::span::{to_json, Call, Response};
 use crate::call::stream::{StreamSink, TracedStream};
 use crate::setup::pipeline::Scope;
 
@@ -55,9 +55,12 @@ where
     drop(ticket);
     match &result {
         Ok(response) => {
-            let json = body.json().unwrap_or_else(|| to_json(response));
-            let attrs = response_attributes::<Op>(json, call.settings());
-            call.succeed(attrs);
+            let response = if body.complete() {
+                Response::Captured(body)
+            } else {
+                Response::Json(to_json(response))
+            };
+            call.succeed::<Op>(response);
         }
         Err(error) => call.fail(error),
     }

@@ -50,13 +50,20 @@ pub(crate) struct CallInfo<'a> {
 }
 
 /// One kind of traced call: its span and its pure mapping.
-pub(crate) trait Operation {
+///
+/// The mapping runs off the caller's path (see [`crate::setup::pipeline::Recording`]): the
+/// engine keeps a copy of the request and the captured response, and the span processor maps
+/// them when the span ends.
+pub(crate) trait Operation: 'static {
     /// The span name, as MLflow autolog names it.
     const NAME: &'static str;
     /// async-openai's request type.
-    type Request: Serialize;
+    type Request: Serialize + Clone + Send + 'static;
     /// async-openai's response type.
     type Response: Serialize;
+
+    /// The model the request names (what provider detection reads on the caller's path).
+    fn model(request: &Self::Request) -> Option<&str>;
 
     /// Attributes known when the call starts, from the request as JSON.
     fn request_attributes(request: &Value, info: &CallInfo<'_>) -> Vec<KeyValue>;

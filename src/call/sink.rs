@@ -30,6 +30,18 @@ pub(crate) struct BodyBuffer {
 }
 
 impl BodyBuffer {
+    /// Whether a whole successful body was kept (checked on the caller's path; the parse,
+    /// [`BodyBuffer::json`], happens later).
+    pub(crate) fn complete(&self) -> bool {
+        let status = self.status.load(Ordering::Relaxed);
+        (200..300).contains(&status)
+            && !self
+                .bytes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     /// The body as JSON, if it was a complete, successful JSON object.
     pub(crate) fn json(&self) -> Option<Value> {
         let status = self.status.load(Ordering::Relaxed);

@@ -2,6 +2,8 @@
 //! with the response, the error, or (dropped unfinished) as cancelled; and the helpers that
 //! write attributes and failures through the OpenTelemetry layer.
 
+use std::sync::Arc;
+
 use async_openai::error::OpenAIError;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry::trace::{Status, TraceContextExt};
@@ -13,9 +15,10 @@ use serde_json::Value;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::call::operation::{CallInfo, CallSite, CaptureTicket, Operation};
+use crate::call::sink::BodyBuffer;
 use crate::record::content;
 use crate::record::error::ErrorRecord;
-use crate::setup::pipeline::{Scope, Settings};
+use crate::setup::pipeline::{Recording, Scope, Settings};
 use crate::vocab::semconv::{mlflow, otel, tracer};
 
 /// Sets every attribute on a `tracing` span through the OpenTelemetry layer, in one step:
@@ -77,21 +80,71 @@ fn request_json<T: Serialize>(request: &T) -> Value {
     json
 }
 
+/// The request's attributes (what [`Call::open`] leaves for later).
+fn request_record<Op: Operation>(
+    request: &Op::Request,
+    settings: &Settings,
+    provider: &str,
+    server: Option<(String, Option<u16>)>,
+    stream: bool,
+) -> Vec<KeyValue> {
+    let mut json = request_json(request);
+    content::prepare(&mut json, settings.capture, settings.redactor.as_ref());
+    let info = CallInfo {
+        settings,
+        provider,
+        stream,
+    };
+    let mut attrs = Op::request_attributes(&json, &info);
+    if settings.genai_content {
+        attrs.extend(Op::input_messages(&json, settings.max_attribute_bytes));
+    }
+    if let Some((address, port)) = server {
+        attrs.push(KeyValue::new(otel::SERVER_ADDRESS, address));
+        if let Some(port) = port {
+            attrs.push(KeyValue::new(otel::SERVER_PORT, i64::from(port)));
+        }
+    }
+    content::strip(&mut attrs, settings.capture);
+    attrs
+}
+
+/// A successful call's response, as the recording reads it.
+pub(crate) enum Response {
+    /// The raw body the capture layer kept (provider fields included).
+    Captured(Arc<BodyBuffer>),
+    /// The typed response as JSON (no capture layer, or the body was not kept).
+    Json(Value),
+}
+
 /// One traced call's span, finished exactly once.
 ///
 /// It keeps the span's OpenTelemetry context: attributes, status and events go straight to
 /// the OpenTelemetry span, one lock per batch, instead of a subscriber look-up each.
-#[derive(Debug)]
 pub(crate) struct Call {
     span: tracing::Span,
     cx: Context,
     scope: Scope,
+    /// The request's attributes, until the call ends.
+    opened: Option<Recording>,
     finished: bool,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("span", &self.span)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Call {
     /// Opens the span of an `Op` call as a child of the current span (or as a trace root);
     /// `None` when no subscriber records it.
+    ///
+    /// The caller pays for the span and a copy of the request; the request's attributes are
+    /// a [`Recording`] left for the span processor.
     pub(crate) fn open<Op: Operation>(
         site: &dyn CallSite,
         scope: Scope,
@@ -102,33 +155,19 @@ impl Call {
         if span.is_disabled() {
             return None;
         }
-        let settings = scope.settings();
-        let mut json = request_json(request);
-        content::prepare(&mut json, settings.capture, settings.redactor.as_ref());
-        let model = json.get("model").and_then(Value::as_str).unwrap_or("");
-        let provider = site.provider(model, settings);
-        let info = CallInfo {
-            settings,
-            provider: &provider,
-            stream,
-        };
-        let mut attrs = Op::request_attributes(&json, &info);
-        if settings.genai_content {
-            attrs.extend(Op::input_messages(&json, settings.max_attribute_bytes));
-        }
-        if let Some((address, port)) = site.server() {
-            attrs.push(KeyValue::new(otel::SERVER_ADDRESS, address.clone()));
-            if let Some(port) = port {
-                attrs.push(KeyValue::new(otel::SERVER_PORT, i64::from(*port)));
-            }
-        }
-        content::strip(&mut attrs, settings.capture);
+        let provider = site.provider(Op::model(request).unwrap_or(""), scope.settings());
+        let server = site.server().cloned();
+        let request = request.clone();
+        let settings = scope.clone();
+        let opened: Recording = Box::new(move || {
+            request_record::<Op>(&request, settings.settings(), &provider, server, stream)
+        });
         let cx = span.context();
-        cx.span().set_attributes(attrs);
         Some(Self {
             span,
             cx,
             scope,
+            opened: Some(opened),
             finished: false,
         })
     }
@@ -162,23 +201,58 @@ impl Call {
         headers
     }
 
-    /// Records a success with these response attributes.
-    pub(crate) fn succeed(mut self, attrs: Vec<KeyValue>) {
+    /// Records a success: the response's attributes are left, with the request's, for the
+    /// span processor.
+    pub(crate) fn succeed<Op: Operation>(mut self, response: Response) {
         self.finished = true;
-        let span = self.cx.span();
-        span.set_attributes(attrs);
-        span.set_status(Status::Ok);
+        let scope = self.scope.clone();
+        self.record(Some(Box::new(move || {
+            let json = match response {
+                // async-openai parsed these bytes: they are a JSON object.
+                Response::Captured(body) => body.json().unwrap_or(Value::Null),
+                Response::Json(json) => json,
+            };
+            response_attributes::<Op>(json, scope.settings())
+        })));
+        self.cx.span().set_status(Status::Ok);
     }
 
     /// Records a failed call.
     pub(crate) fn fail(mut self, error: &OpenAIError) {
         self.finished = true;
+        self.record(None);
         fail_span(&self.cx, &ErrorRecord::from_openai(error));
+    }
+
+    /// Leaves the request's attributes, and `then` (the response's), for the span
+    /// processor; under a subscriber without a pipeline, or when too many wait, sets them now.
+    fn record(&mut self, then: Option<Recording>) {
+        let recording: Recording = match (self.opened.take(), then) {
+            (Some(opened), Some(then)) => Box::new(move || {
+                let mut attrs = opened();
+                attrs.extend(then());
+                attrs
+            }),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => return,
+        };
+        let span = self.cx.span();
+        if !span.is_recording() {
+            return;
+        }
+        let left = match self.scope.recordings() {
+            Some(recordings) => recordings.leave(span.span_context().span_id(), recording),
+            None => Err(recording),
+        };
+        if let Err(recording) = left {
+            span.set_attributes(recording());
+        }
     }
 
     /// Records the end of a streamed call: its attributes and the failure, if any.
     pub(crate) fn finish(mut self, mut attrs: Vec<KeyValue>, failure: Option<&ErrorRecord>) {
         self.finished = true;
+        self.record(None);
         if failure.is_some() {
             attrs.retain(|kv| kv.key.as_str() != mlflow::SPAN_LOG_LEVEL);
         }
@@ -196,6 +270,7 @@ impl Drop for Call {
             return;
         }
         // The caller dropped the call's future (select!, timeout) before it finished.
+        self.record(None);
         fail_span(
             &self.cx,
             &ErrorRecord::cancelled("the call was dropped before it completed"),

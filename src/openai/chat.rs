@@ -26,6 +26,10 @@ impl Operation for ChatCompletion {
     type Request = CreateChatCompletionRequest;
     type Response = CreateChatCompletionResponse;
 
+    fn model(request: &Self::Request) -> Option<&str> {
+        Some(&request.model)
+    }
+
     fn request_attributes(request: &Value, info: &CallInfo<'_>) -> Vec<KeyValue> {
         let max = info.settings.max_attribute_bytes;
         record::request_attributes(request, info.provider, info.stream, max)

@@ -23,10 +23,14 @@ use crate::setup::pipeline::Settings;
 #[derive(Debug)]
 pub(crate) struct Embeddings<R = CreateEmbeddingResponse>(PhantomData<R>);
 
-impl<R: Serialize> Operation for Embeddings<R> {
+impl<R: Serialize + 'static> Operation for Embeddings<R> {
     const NAME: &'static str = "Embeddings";
     type Request = CreateEmbeddingRequest;
     type Response = R;
+
+    fn model(request: &Self::Request) -> Option<&str> {
+        Some(&request.model)
+    }
 
     fn request_attributes(request: &Value, info: &CallInfo<'_>) -> Vec<KeyValue> {
         record::request_attributes(request, info.provider, info.settings.max_attribute_bytes)

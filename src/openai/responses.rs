@@ -25,6 +25,10 @@ impl Operation for ResponsesCall {
     type Request = CreateResponse;
     type Response = Response;
 
+    fn model(request: &Self::Request) -> Option<&str> {
+        request.model.as_deref()
+    }
+
     fn request_attributes(request: &Value, info: &CallInfo<'_>) -> Vec<KeyValue> {
         let max = info.settings.max_attribute_bytes;
         record::request_attributes(request, info.provider, info.stream, max)

@@ -113,8 +113,9 @@ where
     let resource = resource(&config);
     let traces = Arc::new(TraceBook::default());
     let metrics = Metrics::start(&config, resource.clone(), delivery.clone())?.map(Arc::new);
-    let processor =
-        MlflowSpanProcessor::with_book(processor, traces.clone()).with_metrics(metrics.clone());
+    let processor = MlflowSpanProcessor::with_book(processor, traces.clone())
+        .with_metrics(metrics.clone())
+        .with_recording_thread();
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .with_max_events_per_span(max_events)

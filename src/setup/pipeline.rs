@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use opentelemetry::trace::TraceId;
+use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
@@ -88,14 +88,79 @@ impl Default for Settings {
 /// or with a remote one).
 pub(crate) const MAX_PENDING_TRACES: usize = 10_000;
 
+/// The attribute work a traced call leaves for later: the pure mapping of what the call owns
+/// (its request, its captured response) to attributes. The span processor runs it when the
+/// span ends, on its recording thread when the pipeline has one, so JSON parsing,
+/// serialisation and mapping stay off the caller's path.
+pub(crate) type Recording = Box<dyn FnOnce() -> Vec<KeyValue> + Send>;
+
+/// Recordings waiting for their span to end; beyond this many, a call records on its own
+/// thread (spans that never reach the processor, such as unsampled ones, cannot grow it
+/// forever: calls only leave recordings for spans that record).
+pub(crate) const MAX_PENDING_RECORDINGS: usize = 10_000;
+
+/// Recordings left by traced calls, by span, until the span ends.
+#[derive(Default)]
+pub(crate) struct Recordings {
+    pending: Mutex<HashMap<SpanId, Recording>>,
+}
+
+impl std::fmt::Debug for Recordings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).len();
+        f.debug_struct("Recordings")
+            .field("pending", &pending)
+            .finish()
+    }
+}
+
+impl Recordings {
+    /// Leaves `recording` for span `id` (appended to one already left); gives it back when
+    /// [`MAX_PENDING_RECORDINGS`] are waiting.
+    pub(crate) fn leave(&self, id: SpanId, recording: Recording) -> Result<(), Recording> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(earlier) = pending.remove(&id) {
+            let both: Recording = Box::new(move || {
+                let mut attrs = earlier();
+                attrs.extend(recording());
+                attrs
+            });
+            pending.insert(id, both);
+            return Ok(());
+        }
+        if pending.len() >= MAX_PENDING_RECORDINGS {
+            return Err(recording);
+        }
+        pending.insert(id, recording);
+        Ok(())
+    }
+
+    /// Takes what was left for span `id`.
+    pub(crate) fn take(&self, id: SpanId) -> Option<Recording> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.is_empty() {
+            return None;
+        }
+        pending.remove(&id)
+    }
+
+    /// How many recordings wait.
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
 /// Trace-level data (name, session, user, tags, metadata) waiting for each trace's root span
-/// to end, and the last trace whose root ended.
+/// to end, the last trace whose root ended, and the calls' [`Recordings`].
 #[derive(Debug, Default)]
 pub(crate) struct TraceBook {
     pending: Mutex<HashMap<TraceId, Vec<KeyValue>>>,
     last: Mutex<Option<TraceId>>,
     /// Values refused because [`MAX_PENDING_TRACES`] traces were pending.
     refused: AtomicU64,
+    /// What traced calls left for the span processor.
+    pub(crate) recordings: Recordings,
 }
 
 impl TraceBook {
@@ -234,6 +299,15 @@ impl Scope {
         match self {
             Scope::Pipeline(pipeline) => pipeline.settings(),
             Scope::Bare(settings) => settings,
+        }
+    }
+
+    /// Where calls leave their recordings for the span processor (none under some other
+    /// subscriber: there, calls record on their own thread).
+    pub(crate) fn recordings(&self) -> Option<&Recordings> {
+        match self {
+            Scope::Pipeline(pipeline) => Some(&pipeline.traces().recordings),
+            Scope::Bare(_) => None,
         }
     }
 }

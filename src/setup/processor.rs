@@ -1,14 +1,20 @@
 //! [`MlflowSpanProcessor`]: the span processor that finishes traces the way MLflow wants them.
 //!
-//! It wraps the processor that exports (batch or simple) and, when a *root* span ends:
-//! - names the trace (`mlflow.traceTag.mlflow.traceName` = root span name, unless set),
-//! - adds the trace-level data set from anywhere inside the trace (session, user, tags),
-//! - remembers the trace as the last finished one ([`crate::last_trace_id`]).
+//! It wraps the processor that exports (batch or simple) and, when a span ends:
+//! - runs the [`Recording`] its traced call left (request and response → attributes): on the
+//!   processor's recording thread when it has one ([`crate::init`] / [`crate::layer`]), so
+//!   JSON parsing, serialisation and mapping stay off the caller's path; inline otherwise;
+//! - for a *root* span: names the trace (`mlflow.traceTag.mlflow.traceName` = root span name,
+//!   unless set), adds the trace-level data set from anywhere inside the trace (session, user,
+//!   tags), and remembers the trace as the last finished one ([`crate::last_trace_id`]);
+//! - records the span's metric points, once its attributes are complete.
 //!
-//! The trace-level data waits in its pipeline's [`TraceBook`].
+//! The trace-level data and the recordings wait in the pipeline's [`TraceBook`].
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -17,7 +23,7 @@ use opentelemetry_sdk::Resource;
 
 use crate::metrics::Metrics;
 use crate::record;
-use crate::setup::pipeline::{Pipeline, PipelineLayer, Settings, TraceBook};
+use crate::setup::pipeline::{Pipeline, PipelineLayer, Recording, Settings, TraceBook};
 use crate::vocab::semconv::mlflow;
 
 /// The span processor that finishes traces the way MLflow wants them. It wraps the processor
@@ -46,13 +52,46 @@ use crate::vocab::semconv::mlflow;
 /// ```
 #[derive(Debug)]
 pub struct MlflowSpanProcessor<P> {
+    shared: Arc<Finish<P>>,
+    /// The recording thread, started with the first span that has a recording.
+    offload: Option<OnceLock<Offload>>,
+}
+
+/// What finishing a span needs, shared with the recording thread.
+#[derive(Debug)]
+struct Finish<P> {
     inner: P,
     traces: Arc<TraceBook>,
     metrics: Option<Arc<Metrics>>,
 }
 
+/// Spans with a recording waiting for the recording thread; beyond this many, the caller
+/// runs its recording itself (nothing is dropped).
+const MAX_WAITING_RECORDINGS: usize = 4096;
+
+/// How long a flush waits for the recording thread to catch up.
+const RECORDING_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The recording thread's inbox.
+enum Job {
+    /// Run the recording, then pass the span on.
+    Span(Box<SpanData>, Recording),
+    /// Answer once every earlier job is done.
+    Flush(SyncSender<()>),
+    /// Answer and stop, once every earlier job is done.
+    Stop(SyncSender<()>),
+}
+
+/// The recording thread and its inbox.
+#[derive(Debug)]
+struct Offload {
+    tx: SyncSender<Job>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
 impl<P: SpanProcessor> MlflowSpanProcessor<P> {
     /// Wraps `inner`, which receives every span after trace-level attributes were added.
+    /// Calls' recordings run inline, on the thread that ends the span.
     pub fn new(inner: P) -> Self {
         Self::with_book(inner, Arc::default())
     }
@@ -60,51 +99,199 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
     /// Wraps `inner`, keeping trace-level data in `traces`.
     pub(crate) fn with_book(inner: P, traces: Arc<TraceBook>) -> Self {
         Self {
-            inner,
-            traces,
-            metrics: None,
+            shared: Arc::new(Finish {
+                inner,
+                traces,
+                metrics: None,
+            }),
+            offload: None,
         }
     }
 
     /// Also records each span's metric points in `metrics`.
     pub(crate) fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
-        self.metrics = metrics;
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.metrics = metrics;
+        }
+        self
+    }
+
+    /// Runs calls' recordings on a thread of its own (`mlflow-tracing-record`), not on the
+    /// threads that end the spans.
+    pub(crate) fn with_recording_thread(mut self) -> Self {
+        self.offload = Some(OnceLock::new());
         self
     }
 
     /// A layer that gives the subscriber a pipeline (default settings, tracing on) over this
     /// processor's trace-level data, for a subscriber you compose yourself.
     pub fn pipeline_layer(&self) -> PipelineLayer {
-        let pipeline = Pipeline::new(true, Settings::default(), self.traces.clone(), None);
+        let pipeline = Pipeline::new(true, Settings::default(), self.shared.traces.clone(), None);
         PipelineLayer(Arc::new(pipeline))
     }
 }
 
-impl<P: SpanProcessor> SpanProcessor for MlflowSpanProcessor<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        if record::is_local_root(&span) {
-            finish_root(&self.traces, &mut span);
+impl<P: SpanProcessor> Finish<P> {
+    /// Completes a span's attributes with its recording, records its metrics, passes it on.
+    fn complete(&self, mut span: SpanData, recording: Option<Recording>) {
+        if let Some(recording) = recording {
+            apply(&mut span, recording);
         }
         if let Some(metrics) = &self.metrics {
             metrics.on_end(&span);
         }
         self.inner.on_end(span);
     }
+}
+
+impl<P: SpanProcessor + 'static> MlflowSpanProcessor<P> {
+    /// The recording thread, started on first use.
+    fn offload(&self) -> Option<&Offload> {
+        let cell = self.offload.as_ref()?;
+        Some(cell.get_or_init(|| {
+            let (tx, rx) = mpsc::sync_channel(MAX_WAITING_RECORDINGS);
+            let shared = self.shared.clone();
+            let thread = std::thread::Builder::new()
+                .name("mlflow-tracing-record".into())
+                .spawn(move || record_thread(&shared, &rx))
+                .ok();
+            Offload {
+                tx,
+                thread: Mutex::new(thread),
+            }
+        }))
+    }
+
+    /// Sends `job` to a started recording thread and waits for its answer until `deadline`;
+    /// whether it answered.
+    fn ask(&self, job: impl FnOnce(SyncSender<()>) -> Job, deadline: Instant) -> bool {
+        let Some(offload) = self.offload.as_ref().and_then(OnceLock::get) else {
+            return true;
+        };
+        let (reply, answer) = mpsc::sync_channel(1);
+        offload.tx.send(job(reply)).is_ok()
+            && answer
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .is_ok()
+    }
+}
+
+/// How often the recording thread looks for work. Callers never wake it (a wake-up per span
+/// costs both threads more than the recording itself); it drains its inbox on this beat.
+const RECORDING_BEAT: Duration = Duration::from_millis(2);
+
+/// The recording thread: every [`RECORDING_BEAT`], runs the recordings that arrived (a
+/// panicking one costs its span those attributes, not the thread) and finishes their spans.
+fn record_thread<P: SpanProcessor>(shared: &Finish<P>, rx: &Receiver<Job>) {
+    loop {
+        loop {
+            match rx.try_recv() {
+                Ok(Job::Span(span, recording)) => {
+                    let attrs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(recording))
+                        .unwrap_or_default();
+                    let mut span = *span;
+                    merge(&mut span, attrs);
+                    shared.complete(span, None);
+                }
+                Ok(Job::Flush(reply)) => {
+                    let _ = reply.send(());
+                }
+                Ok(Job::Stop(reply)) => {
+                    let _ = reply.send(());
+                    return;
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+        }
+        std::thread::sleep(RECORDING_BEAT);
+    }
+}
+
+/// Adds a recording's attributes to a span.
+fn apply(span: &mut SpanData, recording: Recording) {
+    merge(span, recording());
+}
+
+/// Adds `attrs` to a span, except keys the span already has (trace-level data and what the
+/// call set when it ended win over what it left for later).
+fn merge(span: &mut SpanData, attrs: Vec<KeyValue>) {
+    let set = span.attributes.len();
+    span.attributes.reserve(attrs.len());
+    for kv in attrs {
+        if !span.attributes[..set].iter().any(|e| e.key == kv.key) {
+            span.attributes.push(kv);
+        }
+    }
+}
+
+impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.shared.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if record::is_local_root(&span) {
+            finish_root(&self.shared.traces, &mut span);
+        }
+        let recording = self
+            .shared
+            .traces
+            .recordings
+            .take(span.span_context.span_id());
+        let Some(recording) = recording else {
+            return self.shared.complete(span, None);
+        };
+        let Some(offload) = self.offload() else {
+            return self.shared.complete(span, Some(recording));
+        };
+        match offload.tx.try_send(Job::Span(Box::new(span), recording)) {
+            Ok(()) => {}
+            // The recording thread is behind (or gone): record here rather than lose it.
+            Err(TrySendError::Full(Job::Span(span, recording)))
+            | Err(TrySendError::Disconnected(Job::Span(span, recording))) => {
+                self.shared.complete(*span, Some(recording));
+            }
+            Err(_) => {}
+        }
+    }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        let deadline = Instant::now() + RECORDING_FLUSH_TIMEOUT;
+        if !self.ask(Job::Flush, deadline) {
+            return Err(opentelemetry_sdk::error::OTelSdkError::Timeout(
+                RECORDING_FLUSH_TIMEOUT,
+            ));
+        }
+        self.shared.inner.force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
+        let deadline = Instant::now() + timeout;
+        let stopped = self.ask(Job::Stop, deadline);
+        if stopped {
+            if let Some(offload) = self.offload.as_ref().and_then(OnceLock::get) {
+                let thread = offload
+                    .thread
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                if let Some(thread) = thread {
+                    let _ = thread.join();
+                }
+            }
+        }
+        self.shared
+            .inner
+            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()))
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        // The provider sets the resource when it is built, before any span (and so before
+        // the recording thread, which shares `shared`, starts).
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.inner.set_resource(resource);
+        }
     }
 }
 
@@ -127,8 +314,8 @@ fn finish_root(traces: &TraceBook, span: &mut SpanData) {
 mod tests {
     use super::*;
     use crate::mlflow::metadata::test_span;
-    use crate::setup::pipeline::MAX_PENDING_TRACES;
-    use opentelemetry::trace::TraceId;
+    use crate::setup::pipeline::{MAX_PENDING_RECORDINGS, MAX_PENDING_TRACES};
+    use opentelemetry::trace::{SpanId, TraceId};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
     fn processor() -> (
@@ -176,5 +363,157 @@ mod tests {
             book.set(TraceId::from(trace), KeyValue::new("k", "v"));
         }
         assert_eq!(book.pending(), (MAX_PENDING_TRACES, 3));
+    }
+
+    fn recording(attrs: Vec<KeyValue>) -> Recording {
+        Box::new(move || attrs)
+    }
+
+    fn attr(span: &SpanData, key: &str) -> Option<String> {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    }
+
+    /// A processor with its recording thread, exporting to memory.
+    fn offloaded() -> (
+        MlflowSpanProcessor<SimpleSpanProcessor<InMemorySpanExporter>>,
+        Arc<TraceBook>,
+        InMemorySpanExporter,
+    ) {
+        let book = Arc::new(TraceBook::default());
+        let exporter = InMemorySpanExporter::default();
+        let processor = MlflowSpanProcessor::with_book(
+            SimpleSpanProcessor::new(exporter.clone()),
+            book.clone(),
+        )
+        .with_recording_thread();
+        (processor, book, exporter)
+    }
+
+    /// What a call left is added when its span ends; what the span already carries (here the
+    /// trace name, set from trace-level data) wins over it.
+    #[test]
+    fn recordings_complete_the_span_and_trace_level_data_wins() {
+        for offload in [false, true] {
+            let (processor, book, exporter) = offloaded();
+            let processor = if offload {
+                processor
+            } else {
+                MlflowSpanProcessor::with_book(
+                    SimpleSpanProcessor::new(exporter.clone()),
+                    book.clone(),
+                )
+            };
+            book.set(TraceId::from(7), KeyValue::new(mlflow::TRACE_NAME, "mine"));
+            let left = book.recordings.leave(
+                SpanId::from(1),
+                recording(vec![
+                    KeyValue::new(mlflow::SPAN_INPUTS, "{}"),
+                    KeyValue::new(mlflow::TRACE_NAME, "from the call"),
+                ]),
+            );
+            assert!(left.is_ok());
+            processor.on_end(test_span(7, 1, 0, vec![]));
+            processor.force_flush().unwrap();
+            let spans = exporter.get_finished_spans().unwrap();
+            assert_eq!(spans.len(), 1, "offload {offload}");
+            assert_eq!(attr(&spans[0], mlflow::SPAN_INPUTS).as_deref(), Some("{}"));
+            assert_eq!(attr(&spans[0], mlflow::TRACE_NAME).as_deref(), Some("mine"));
+            assert_eq!(book.recordings.pending(), 0);
+        }
+    }
+
+    /// A recording that panics (a user's redaction hook, say) costs its span those
+    /// attributes; the recording thread goes on with the next span.
+    #[test]
+    fn a_panicking_recording_spares_the_thread() {
+        let (processor, book, exporter) = offloaded();
+        let boom: Recording = Box::new(|| panic!("redactor failed"));
+        assert!(book.recordings.leave(SpanId::from(1), boom).is_ok());
+        processor.on_end(test_span(1, 1, 0, vec![]));
+        assert!(book
+            .recordings
+            .leave(SpanId::from(2), recording(vec![KeyValue::new("k", "v")]))
+            .is_ok());
+        processor.on_end(test_span(2, 2, 0, vec![]));
+        processor.force_flush().unwrap();
+        let spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(attr(&spans[1], "k").as_deref(), Some("v"));
+        processor
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .unwrap();
+    }
+
+    /// Counts the spans it gets, and how many had attribute `n`.
+    #[derive(Debug, Default)]
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl SpanProcessor for Counting {
+        fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            if attr(&span, "n").is_some() {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// Shutdown runs what is waiting before it stops.
+    #[test]
+    fn shutdown_drains_the_recording_thread() {
+        let book = Arc::new(TraceBook::default());
+        let processor = MlflowSpanProcessor::with_book(Counting::default(), book.clone())
+            .with_recording_thread();
+        for id in 1..=100u64 {
+            let kv = vec![KeyValue::new("n", id.to_string())];
+            assert!(book
+                .recordings
+                .leave(SpanId::from(id), recording(kv))
+                .is_ok());
+            processor.on_end(test_span(u128::from(id), id, 0, vec![]));
+        }
+        processor
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(
+            processor
+                .shared
+                .inner
+                .0
+                .load(std::sync::atomic::Ordering::SeqCst),
+            100
+        );
+    }
+
+    /// The recordings are bounded: past the bound, a call gets its recording back (and sets
+    /// the attributes itself); a second recording for a span joins the first.
+    #[test]
+    fn recordings_are_bounded_and_join() {
+        let book = TraceBook::default();
+        for id in 1..=MAX_PENDING_RECORDINGS as u64 {
+            assert!(book
+                .recordings
+                .leave(SpanId::from(id), recording(vec![]))
+                .is_ok());
+        }
+        let extra = book
+            .recordings
+            .leave(SpanId::from(u64::MAX), recording(vec![]));
+        assert!(extra.is_err());
+        let joined = book
+            .recordings
+            .leave(SpanId::from(1), recording(vec![KeyValue::new("b", "2")]));
+        assert!(joined.is_ok());
+        assert_eq!(book.recordings.pending(), MAX_PENDING_RECORDINGS);
+        let attrs = (book.recordings.take(SpanId::from(1)).unwrap())();
+        assert_eq!(attrs.len(), 1);
     }
 }
