@@ -1,15 +1,19 @@
 //! What tracing adds to an LLM call, measured (no assertions: goals are read off the table).
 //!
-//! `cargo bench` prints one row per measurement. Under `cargo test` (no `--bench` flag) each
-//! measurement runs a few iterations only, as a smoke test.
+//! `cargo bench --bench overhead` prints one row per measurement, the MLflow Python autolog
+//! comparison (same request and response, same run, when `.venvs/mlflow` exists), and as its
+//! last line one JSON object with the headline figures. Under `cargo test` (no `--bench`
+//! flag) each measurement runs a few iterations only, as a smoke test.
 //!
-//! Rows:
-//! - mapping: request + response → attributes for the seed's basic call;
-//! - create, traced vs plain: a whole `create()` against a local mock server, with the
-//!   in-memory OTel pipeline; the difference is the tracing overhead per call;
-//! - create, tracing disabled: `set_enabled(false)` vs a plain client;
-//! - stream, per chunk: the SSE rebuild fed one typical chunk; and a 2,000-chunk stream
-//!   drained traced vs plain, difference divided by the chunk count.
+//! Sections:
+//! - in-process (in-memory exporter, inline recording): mapping, a chat span alone, whole
+//!   `create()` calls against a canned HTTP service, streams per chunk;
+//! - production: the crate's real pipeline (recording thread, queue, export worker, MLflow
+//!   shape, OTLP/HTTP) sending to an in-process receiver that decodes every span; traced vs
+//!   plain calls to a local keep-alive server; caller-thread and export-thread CPU;
+//!   disabled; export throughput of 2 KB spans; 5 000 calls/s sustained for 30 s;
+//! - `OVERHEAD_SWEEP=1`: export cost and losses at 5 000 calls/s for several batch sizes
+//!   and schedule delays; `OVERHEAD_SKIP_PYTHON=1` skips the Python comparison.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -255,6 +259,11 @@ async fn main() {
     let production = production_pipeline(&mut bench, &response).await;
     bench.print();
 
+    // Batch settings at 5 000 calls/s (`OVERHEAD_SWEEP=1`; the README's table comes from it).
+    if std::env::var_os("OVERHEAD_SWEEP").is_some() {
+        batch_sweep(&response).await;
+    }
+
     // MLflow Python autolog, same workload, same run (when its venv is there).
     let python = python_autolog(full);
     let added_wall_us = production.added_wall.as_secs_f64() * 1e6;
@@ -332,11 +341,13 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
             .with_api_base(&mock.url)
             .with_api_key("sk-bench")
     };
-    let plain = Client::with_config(config());
-    let traced = mlflow_tracing::TracedClient::with_http_client(
-        Client::with_config(config()),
-        reqwest::Client::new(),
-    );
+    // One HTTP client under both: the same keep-alive connection, so the same server thread,
+    // serves plain and traced calls (two connections can land in different scheduling
+    // regimes on a small machine, which shows as tens of µs either way).
+    let http = reqwest::Client::new();
+    let plain = Client::with_config(config()).with_http_client(http.clone());
+    let traced =
+        mlflow_tracing::TracedClient::with_http_client(Client::with_config(config()), http);
     let req = seed_request("deepseek-chat");
     for _ in 0..50 {
         plain.chat().create(req.clone()).await.unwrap();
@@ -401,10 +412,8 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
     );
 
     // Disabled: in-process, so nanoseconds are not lost in socket noise.
-    let (canned_plain, canned_traced) = canned_clients(
-        serde_json::to_vec(response).unwrap(),
-        "application/json",
-    );
+    let (canned_plain, canned_traced) =
+        canned_clients(serde_json::to_vec(response).unwrap(), "application/json");
     let n = bench.iterations(20_000);
     let (mut off, mut on) = (Vec::new(), Vec::new());
     mlflow_tracing::set_enabled(false);
@@ -452,7 +461,9 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
         took / arrived.max(1) as u32,
         "per span, app making calls as fast as it can, to decoded at the receiver",
     );
-    eprintln!("export: {arrived} of {spans} spans of 2 KB arrived in {took:?} ({spans_per_s:.0} spans/s)");
+    eprintln!(
+        "export: {arrived} of {spans} spans of 2 KB arrived in {took:?} ({spans_per_s:.0} spans/s)"
+    );
 
     // A sustained rate: 5 000 calls/s of 2 KB spans for 30 s (1 s under `cargo test`).
     let seconds = if bench.full { 30.0 } else { 1.0 };
@@ -470,6 +481,50 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
         disabled: Duration::from_nanos(disabled.max(0) as u64),
         spans_per_s,
         sustained,
+    }
+}
+
+/// The export's cost and losses at 5 000 calls/s of 2 KB spans, for several batch sizes and
+/// schedule delays (10 s each): what the defaults were chosen from.
+async fn batch_sweep(response: &serde_json::Value) {
+    use common::otlp_receiver::{OtlpReceiver, Reply};
+    let mut body = response.clone();
+    body["choices"][0]["message"]["content"] = json!("x".repeat(2048));
+    let (_, canned) = canned_clients(serde_json::to_vec(&body).unwrap(), "application/json");
+    let req = seed_request("deepseek-chat");
+    println!(
+        "\n| max batch spans | schedule delay | export CPU per span | requests | arrived | \
+         dropped |\n|---|---|---|---|---|---|"
+    );
+    for (batch, delay_ms) in [
+        (128, 1000),
+        (512, 1000),
+        (2048, 1000),
+        (512, 200),
+        (512, 5000),
+    ] {
+        let receiver = OtlpReceiver::always(Reply::ok());
+        let pipeline = Pipeline::start(
+            mlflow_tracing::Config::new()
+                .with_otlp_endpoint(receiver.url())
+                .with_otlp_shape(mlflow_tracing::Shape::Mlflow)
+                .with_max_batch_spans(batch)
+                .with_schedule_delay(Duration::from_millis(delay_ms))
+                .with_stderr_warnings(false),
+        );
+        let scope = tracing::dispatcher::set_default(&pipeline.dispatch);
+        let before = export_thread_cpu();
+        let run = sustained_rate(&canned, &req, &pipeline, &receiver, 5_000, 10.0).await;
+        let per_span = (export_thread_cpu() - before) / run.calls.max(1) as u32;
+        println!(
+            "| {batch} | {delay_ms} ms | {} | {} | {} | {} |",
+            human(per_span),
+            receiver.seen().len(),
+            run.arrived,
+            run.dropped
+        );
+        drop(scope);
+        let _ = pipeline.guard.shutdown();
     }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks, printed as tables (nothing is asserted):
-# - `cargo bench --bench overhead`: what tracing adds to a call, and the same call under MLflow
-#   Python autolog for comparison;
+# - `cargo bench --bench overhead`: what tracing adds to a call through the production
+#   pipeline, and the same call under MLflow Python autolog in the same run (last line: JSON);
 # - `cargo bench --bench delivery`: delivery under load (to an in-process OTLP receiver and to
 #   a real MLflow 3.17.2 this script starts) and under a 60 s outage.
 # Installs MLflow (+ openai) into .venvs/mlflow. Extra env: see benches/delivery.rs.
@@ -14,7 +14,6 @@ cd "$ROOT"
 
 venv mlflow mlflow==3.17.2 openai
 cargo bench --bench overhead
-"$VENVS/mlflow/bin/python" benches/python_autolog.py
 spawn_mlflow
 wait_mlflow
 MLFLOW_TRACKING_URI="$MLFLOW_URI" cargo bench --bench delivery

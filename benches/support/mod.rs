@@ -53,20 +53,6 @@ pub fn canned_service(
     )
 }
 
-/// User + system CPU time of this process (Linux `/proc/self/stat`, 100 ticks per second).
-pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: u64 = [11, 12] // utime, stime (fields 14, 15, counted after the command name)
-        .iter()
-        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
-}
-
 pub fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -111,56 +97,40 @@ impl FastMock {
             for stream in listener.incoming().flatten() {
                 accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let reply = reply.clone();
-                let _ = std::thread::Builder::new().name("fast-mock".into()).spawn(move || {
-                    let _ = stream.set_nodelay(true);
-                    let mut writer = stream.try_clone().expect("clone socket");
-                    let mut reader = BufReader::new(stream);
-                    let mut line = String::new();
-                    loop {
-                        let mut length = 0usize;
+                let _ = std::thread::Builder::new()
+                    .name("fast-mock".into())
+                    .spawn(move || {
+                        let _ = stream.set_nodelay(true);
+                        let mut writer = stream.try_clone().expect("clone socket");
+                        let mut reader = BufReader::new(stream);
+                        let mut line = String::new();
                         loop {
-                            line.clear();
-                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            let mut length = 0usize;
+                            loop {
+                                line.clear();
+                                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if line == "\r\n" {
+                                    break;
+                                }
+                                let lower = line.to_ascii_lowercase();
+                                if let Some(v) = lower.strip_prefix("content-length:") {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                            }
+                            let mut body = vec![0; length];
+                            if reader.read_exact(&mut body).is_err()
+                                || writer.write_all(&reply).is_err()
+                            {
                                 return;
                             }
-                            if line == "\r\n" {
-                                break;
-                            }
-                            let lower = line.to_ascii_lowercase();
-                            if let Some(v) = lower.strip_prefix("content-length:") {
-                                length = v.trim().parse().unwrap_or(0);
-                            }
                         }
-                        let mut body = vec![0; length];
-                        if reader.read_exact(&mut body).is_err() || writer.write_all(&reply).is_err()
-                        {
-                            return;
-                        }
-                    }
-                });
+                    });
             }
         });
         Self { url, connections }
     }
-}
-
-/// CPU time per thread name of this process (Linux `/proc/self/task`), in seconds.
-pub fn thread_cpu_by_name() -> std::collections::BTreeMap<String, f64> {
-    let mut out = std::collections::BTreeMap::new();
-    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
-            .sum();
-        *out.entry(comm.trim().to_owned()).or_insert(0.0) += ticks as f64 / 100.0;
-    }
-    out
 }
 
 /// CPU time of the calling thread, in nanoseconds (Linux `/proc/thread-self/schedstat`).
