@@ -54,7 +54,11 @@
 //!
 //! # Delivery
 //!
-//! Finished spans go through a bounded queue (4096 spans / 32 MiB) to one export thread per
+//! A traced call costs its caller the span, a copy of the request and the captured response
+//! body: the JSON work (serialising the request, parsing the response, capping, mapping to
+//! attributes) is a recording the call leaves for the span processor, which runs it on its own
+//! thread (`mlflow-tracing-record`) before the span is queued. Finished spans go through a
+//! bounded queue (4096 spans / 32 MiB) to one export thread per
 //! pipeline, which batches them (512 per request), retries refused connections, timeouts,
 //! 429 and 5xx with backoff (honouring `Retry-After`), splits a batch on 413 and cuts a span
 //! too large alone. Nothing on the app's threads waits on the network, `init` included: the
@@ -75,7 +79,7 @@
 //! | `record/` | pure mapping per operation (chat, embeddings, Responses, errors, usage): values in, attributes out, unit-tested |
 //! | `call/` | the traced-call engine (enable check, span, capture sink, finish exactly once, streams), user spans, trace-level setters |
 //! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
-//! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], read-back |
+//! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], the span processor and its recording thread, read-back |
 //! | `delivery/` | one export lane per destination (queue, thread, counters): batching, OTLP over HTTP or gRPC (`transport/`), retries, warnings |
 //! | `metrics/` | MLflow's span duration and the GenAI client metrics, derived from finished spans, exported over OTLP |
 //! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |

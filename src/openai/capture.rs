@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -34,6 +34,9 @@ const CAPTURE_HEADER: HeaderName = HeaderName::from_static("x-mlflow-tracing-cap
 #[derive(Default)]
 struct Registry {
     next: AtomicU64,
+    /// How many sinks are registered: when none is, a request cannot name one, and passes
+    /// through without a look.
+    live: AtomicUsize,
     sinks: Mutex<HashMap<u64, Arc<dyn BodySink>>>,
 }
 
@@ -60,6 +63,7 @@ impl Drop for Registration {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.id);
+        self.registry.live.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -90,6 +94,8 @@ impl CaptureLayer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, sink);
+        // Before the request carrying the header exists, so its `call` sees it.
+        self.registry.live.fetch_add(1, Ordering::Release);
         CaptureTicket {
             header: (CAPTURE_HEADER, HeaderValue::from(id)),
             _registration: Box::new(Registration {
@@ -152,6 +158,10 @@ where
     }
 
     fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        if self.registry.live.load(Ordering::Acquire) == 0 {
+            // No traced call is in flight (tracing off, or plain calls): nothing to look for.
+            return Box::pin(self.inner.call(factory));
+        }
         let found: Found = Arc::default();
         let factory = take_sink(factory, self.registry.clone(), found.clone());
         let fut = self.inner.call(factory);

@@ -10,10 +10,15 @@ use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::setup::pipeline::Pipeline;
+use crate::setup::processor::RecordingThread;
 
 /// Least time the last metric export gets at shutdown, even when the spans used up the
 /// shutdown timeout.
 const METRICS_SHUTDOWN_FLOOR: Duration = Duration::from_millis(500);
+
+/// Longest [`TelemetryGuard::stats`] waits for spans still being recorded (it usually takes
+/// microseconds: the recording thread is woken).
+const RECORDING_CATCH_UP: Duration = Duration::from_secs(1);
 
 /// Returned by [`crate::init`]: dropping it exports the spans still queued (waiting at most
 /// the shutdown timeout, 10 s by default; [`crate::Config::with_shutdown_timeout`]), and says
@@ -41,6 +46,8 @@ pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
     metrics: Option<Arc<Metrics>>,
     delivery: Delivery,
+    /// Spans still being recorded are not yet counted: [`TelemetryGuard::stats`] waits for it.
+    recording: RecordingThread,
     target: Target,
     shutdown_timeout: Duration,
 }
@@ -50,7 +57,7 @@ impl TelemetryGuard {
         pipeline: Arc<Pipeline>,
         provider: SdkTracerProvider,
         metrics: Option<Arc<Metrics>>,
-        delivery: Delivery,
+        (delivery, recording): (Delivery, RecordingThread),
         target: Target,
         shutdown_timeout: Duration,
     ) -> Self {
@@ -59,6 +66,7 @@ impl TelemetryGuard {
             provider: Some(provider),
             metrics,
             delivery,
+            recording,
             target,
             shutdown_timeout,
         }
@@ -93,12 +101,14 @@ impl TelemetryGuard {
     /// several destinations (dual export) the counts are summed: a span sent to two
     /// destinations counts twice; see [`TelemetryGuard::reports`] for each one.
     pub fn stats(&self) -> DeliveryStats {
+        self.recording.catch_up(RECORDING_CATCH_UP);
         self.delivery.stats()
     }
 
     /// What became of the spans so far, per destination, in the order of
     /// [`crate::Config::destinations`]. Empty when telemetry is disabled.
     pub fn reports(&self) -> Vec<DeliveryReport> {
+        self.recording.catch_up(RECORDING_CATCH_UP);
         self.delivery.reports()
     }
 

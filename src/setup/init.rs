@@ -22,7 +22,7 @@ use crate::metrics::Metrics;
 use crate::setup::config::Config;
 use crate::setup::guard::TelemetryGuard;
 use crate::setup::pipeline::{Export, Pipeline, PipelineLayer, Settings, TraceBook};
-use crate::setup::processor::MlflowSpanProcessor;
+use crate::setup::processor::{MlflowSpanProcessor, RecordingThread};
 
 /// The layer [`layer`] returns: the OpenTelemetry layer with its pipeline's
 /// [`PipelineLayer`], filtered to keep HTTP/exporter plumbing out.
@@ -113,9 +113,10 @@ where
     let resource = resource(&config);
     let traces = Arc::new(TraceBook::default());
     let metrics = Metrics::start(&config, resource.clone(), delivery.clone())?.map(Arc::new);
+    let recording = RecordingThread::default();
     let processor = MlflowSpanProcessor::with_book(processor, traces.clone())
         .with_metrics(metrics.clone())
-        .with_recording_thread();
+        .with_recording_thread(recording.clone());
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .with_max_events_per_span(max_events)
@@ -141,7 +142,7 @@ where
         pipeline,
         provider,
         metrics,
-        delivery,
+        (delivery, recording),
         target,
         config.shutdown_timeout,
     );

@@ -54,7 +54,7 @@ use crate::vocab::semconv::mlflow;
 pub struct MlflowSpanProcessor<P> {
     shared: Arc<Finish<P>>,
     /// The recording thread, started with the first span that has a recording.
-    offload: Option<OnceLock<Offload>>,
+    offload: Option<RecordingThread>,
 }
 
 /// What finishing a span needs, shared with the recording thread.
@@ -89,6 +89,61 @@ struct Offload {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// A pipeline's recording thread (once started), shared by its span processor and its
+/// guard, which waits for it before counting spans.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RecordingThread(Arc<OnceLock<Offload>>);
+
+impl RecordingThread {
+    /// Sends `job` to the thread, if started, wakes it, and waits for its answer until
+    /// `deadline`; whether it answered.
+    fn ask(&self, job: impl FnOnce(SyncSender<()>) -> Job, deadline: Instant) -> bool {
+        let Some(offload) = self.0.get() else {
+            return true;
+        };
+        let (reply, answer) = mpsc::sync_channel(1);
+        if offload.tx.send(job(reply)).is_err() {
+            return false;
+        }
+        if let Some(thread) = offload
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            thread.thread().unpark();
+        }
+        answer
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok()
+    }
+
+    /// Waits, at most `timeout`, until every span ended so far has been recorded and passed
+    /// on (so that counts read next include it); whether it has.
+    pub(crate) fn catch_up(&self, timeout: Duration) -> bool {
+        self.ask(Job::Flush, Instant::now() + timeout)
+    }
+
+    /// Stops the thread once it has run everything sent before; whether it did by
+    /// `deadline`.
+    fn stop(&self, deadline: Instant) -> bool {
+        if !self.ask(Job::Stop, deadline) {
+            return false;
+        }
+        if let Some(offload) = self.0.get() {
+            let thread = offload
+                .thread
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        }
+        true
+    }
+}
+
 impl<P: SpanProcessor> MlflowSpanProcessor<P> {
     /// Wraps `inner`, which receives every span after trace-level attributes were added.
     /// Calls' recordings run inline, on the thread that ends the span.
@@ -116,10 +171,10 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
         self
     }
 
-    /// Runs calls' recordings on a thread of its own (`mlflow-tracing-record`), not on the
-    /// threads that end the spans.
-    pub(crate) fn with_recording_thread(mut self) -> Self {
-        self.offload = Some(OnceLock::new());
+    /// Runs calls' recordings on `thread` (`mlflow-tracing-record`, started on first use),
+    /// not on the threads that end the spans.
+    pub(crate) fn with_recording_thread(mut self, thread: RecordingThread) -> Self {
+        self.offload = Some(thread);
         self
     }
 
@@ -147,7 +202,7 @@ impl<P: SpanProcessor> Finish<P> {
 impl<P: SpanProcessor + 'static> MlflowSpanProcessor<P> {
     /// The recording thread, started on first use.
     fn offload(&self) -> Option<&Offload> {
-        let cell = self.offload.as_ref()?;
+        let cell = &self.offload.as_ref()?.0;
         Some(cell.get_or_init(|| {
             let (tx, rx) = mpsc::sync_channel(MAX_WAITING_RECORDINGS);
             let shared = self.shared.clone();
@@ -160,19 +215,6 @@ impl<P: SpanProcessor + 'static> MlflowSpanProcessor<P> {
                 thread: Mutex::new(thread),
             }
         }))
-    }
-
-    /// Sends `job` to a started recording thread and waits for its answer until `deadline`;
-    /// whether it answered.
-    fn ask(&self, job: impl FnOnce(SyncSender<()>) -> Job, deadline: Instant) -> bool {
-        let Some(offload) = self.offload.as_ref().and_then(OnceLock::get) else {
-            return true;
-        };
-        let (reply, answer) = mpsc::sync_channel(1);
-        offload.tx.send(job(reply)).is_ok()
-            && answer
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .is_ok()
     }
 }
 
@@ -204,7 +246,8 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, rx: &Receiver<Job>) {
                 Err(mpsc::TryRecvError::Disconnected) => return,
             }
         }
-        std::thread::sleep(RECORDING_BEAT);
+        // Woken early only by a flush or a stop.
+        std::thread::park_timeout(RECORDING_BEAT);
     }
 }
 
@@ -257,8 +300,11 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let deadline = Instant::now() + RECORDING_FLUSH_TIMEOUT;
-        if !self.ask(Job::Flush, deadline) {
+        let caught_up = self
+            .offload
+            .as_ref()
+            .is_none_or(|thread| thread.catch_up(RECORDING_FLUSH_TIMEOUT));
+        if !caught_up {
             return Err(opentelemetry_sdk::error::OTelSdkError::Timeout(
                 RECORDING_FLUSH_TIMEOUT,
             ));
@@ -268,18 +314,8 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
-        let stopped = self.ask(Job::Stop, deadline);
-        if stopped {
-            if let Some(offload) = self.offload.as_ref().and_then(OnceLock::get) {
-                let thread = offload
-                    .thread
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                if let Some(thread) = thread {
-                    let _ = thread.join();
-                }
-            }
+        if let Some(thread) = &self.offload {
+            thread.stop(deadline);
         }
         self.shared
             .inner
@@ -388,7 +424,7 @@ mod tests {
             SimpleSpanProcessor::new(exporter.clone()),
             book.clone(),
         )
-        .with_recording_thread();
+        .with_recording_thread(RecordingThread::default());
         (processor, book, exporter)
     }
 
@@ -471,7 +507,7 @@ mod tests {
     fn shutdown_drains_the_recording_thread() {
         let book = Arc::new(TraceBook::default());
         let processor = MlflowSpanProcessor::with_book(Counting::default(), book.clone())
-            .with_recording_thread();
+            .with_recording_thread(RecordingThread::default());
         for id in 1..=100u64 {
             let kv = vec![KeyValue::new("n", id.to_string())];
             assert!(book
