@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use opentelemetry::{Array, Context, Value};
@@ -25,6 +25,8 @@ pub(crate) struct QueueProcessor {
     tx: Sender<Msg>,
     shared: Arc<Shared>,
     flush_timeout: Duration,
+    /// The worker thread, to wake it.
+    thread: Thread,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -44,6 +46,7 @@ impl QueueProcessor {
             tx,
             shared,
             flush_timeout,
+            thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
         })
     }
@@ -58,6 +61,7 @@ impl QueueProcessor {
         self.tx
             .send(msg(reply))
             .map_err(|_| OTelSdkError::AlreadyShutdown)?;
+        self.thread.unpark();
         answer
             .recv_timeout(timeout)
             .map_err(|_| OTelSdkError::Timeout(timeout))
@@ -110,7 +114,8 @@ impl SpanProcessor for QueueProcessor {
             counters.release(spans, bytes);
             counters.dropped.fetch_add(1, Ordering::AcqRel);
         };
-        if counters.queued.fetch_add(1, Ordering::AcqRel) >= settings.max_spans {
+        let queued = counters.queued.fetch_add(1, Ordering::AcqRel);
+        if queued >= settings.max_spans {
             return drop(1, 0);
         }
         let before = counters.queued_bytes.fetch_add(size, Ordering::AcqRel);
@@ -119,7 +124,14 @@ impl SpanProcessor for QueueProcessor {
             return drop(1, size);
         }
         if self.tx.send(Msg::Span(span, size)).is_err() {
-            drop(1, size);
+            return drop(1, size);
+        }
+        // Wake the worker only when it is idle (this span starts a batch's clock) or when
+        // this span fills a batch; otherwise it wakes at its own deadline.
+        if self.shared.idle.swap(false, Ordering::SeqCst)
+            || (queued + 1).is_multiple_of(settings.max_batch.max(1))
+        {
+            self.thread.unpark();
         }
     }
 
@@ -152,5 +164,6 @@ impl SpanProcessor for QueueProcessor {
 
     fn set_resource(&mut self, resource: &Resource) {
         let _ = self.tx.send(Msg::Resource(resource.clone()));
+        self.thread.unpark();
     }
 }

@@ -2,12 +2,15 @@
 //! a [`Sink`], retries with backoff, and settles every span's fate in the [`Counters`].
 //!
 //! It never blocks the app: spans reach it over an unbounded channel whose length the
-//! processor bounds with counters, and it waits only on that channel (so flush and shutdown
-//! requests wake it at once) or inside one HTTP request bounded by the export timeout (cut to
-//! the shutdown deadline once shutdown has begun).
+//! processor bounds with counters. It sleeps until its next deadline (a batch's delay, a
+//! retry) or inside one HTTP request bounded by the export timeout (cut to the shutdown
+//! deadline once shutdown has begun). Spans do not wake it, except the first after it went
+//! idle and one that fills a batch: a wake-up per span would cost the app's thread a system
+//! call and the worker a context switch each. Flush and shutdown requests wake it at once.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,6 +130,10 @@ pub(crate) enum Readiness {
 pub(crate) struct Shared {
     pub(crate) counters: Counters,
     pub(crate) settings: Settings,
+    /// Set while the worker sleeps with nothing to wait for: the next span must wake it (to
+    /// start its batch's clock). Otherwise spans do not wake it; it wakes at its own deadline,
+    /// or when a span fills a batch.
+    pub(crate) idle: AtomicBool,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -144,6 +151,7 @@ impl Shared {
         Self {
             counters: Counters::default(),
             settings,
+            idle: AtomicBool::new(false),
             state: Mutex::new(State {
                 readiness: Readiness::Pending,
                 destination,
@@ -202,6 +210,10 @@ struct InFlight<B> {
     first_failure: Option<Instant>,
 }
 
+/// Longest an idle worker sleeps before looking at its inbox on its own (it notices that the
+/// app side is gone within this).
+const IDLE_LOOK: Duration = Duration::from_millis(200);
+
 pub(crate) struct Worker<S: Sink> {
     rx: Receiver<Msg>,
     shared: Arc<Shared>,
@@ -255,20 +267,14 @@ impl<S: Sink> Worker<S> {
             if self.disconnected {
                 std::thread::sleep(wait.unwrap_or(Duration::from_millis(50)));
             } else {
-                let first = match wait {
-                    Some(d) => self.rx.recv_timeout(d),
-                    None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                };
-                match first {
-                    Ok(msg) => {
-                        self.take(msg);
-                        while let Ok(msg) = self.rx.try_recv() {
-                            self.take(msg);
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => self.disconnect(),
+                // Idle: the next span wakes us. Then look once more before sleeping, so a
+                // span sent just before `idle` was set is not left waiting.
+                self.shared.idle.store(wait.is_none(), Ordering::SeqCst);
+                if !self.drain() {
+                    std::thread::park_timeout(wait.unwrap_or(IDLE_LOOK));
+                    self.drain();
                 }
+                self.shared.idle.store(false, Ordering::SeqCst);
             }
             self.work();
             self.check_drops();
@@ -278,6 +284,24 @@ impl<S: Sink> Worker<S> {
                     let _ = reply.send(());
                 }
                 return;
+            }
+        }
+    }
+
+    /// Takes every message waiting; whether there was one.
+    fn drain(&mut self) -> bool {
+        let mut any = false;
+        loop {
+            match self.rx.try_recv() {
+                Ok(msg) => {
+                    any = true;
+                    self.take(msg);
+                }
+                Err(TryRecvError::Empty) => return any,
+                Err(TryRecvError::Disconnected) => {
+                    self.disconnect();
+                    return true;
+                }
             }
         }
     }
