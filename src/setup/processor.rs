@@ -66,8 +66,10 @@ struct Finish<P> {
 }
 
 /// Spans with a recording waiting for the recording thread; beyond this many, the caller
-/// runs its recording itself (nothing is dropped).
-const MAX_WAITING_RECORDINGS: usize = 4096;
+/// runs its recording itself (nothing is dropped). Small, because a waiting recording holds
+/// the call's uncapped request and response: the thread drains its inbox every
+/// [`RECORDING_BEAT`], which at 5 000 calls/s is 10 spans.
+const MAX_WAITING_RECORDINGS: usize = 512;
 
 /// How long a flush waits for the recording thread to catch up.
 const RECORDING_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
