@@ -30,11 +30,15 @@ pub(crate) struct BodyBuffer {
 }
 
 impl BodyBuffer {
+    /// Whether the last attempt's status was a success.
+    fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status.load(Ordering::Relaxed))
+    }
+
     /// Whether a whole successful body was kept (checked on the caller's path; the parse,
     /// [`BodyBuffer::json`], happens later).
     pub(crate) fn complete(&self) -> bool {
-        let status = self.status.load(Ordering::Relaxed);
-        (200..300).contains(&status)
+        self.succeeded()
             && !self
                 .bytes
                 .lock()
@@ -44,8 +48,7 @@ impl BodyBuffer {
 
     /// The body as JSON, if it was a complete, successful JSON object.
     pub(crate) fn json(&self) -> Option<Value> {
-        let status = self.status.load(Ordering::Relaxed);
-        if !(200..300).contains(&status) {
+        if !self.succeeded() {
             return None;
         }
         let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());

@@ -158,9 +158,9 @@ impl Call {
         let provider = site.provider(Op::model(request).unwrap_or(""), scope.settings());
         let server = site.server().cloned();
         let request = request.clone();
-        let settings = scope.clone();
+        let later = scope.clone();
         let opened: Recording = Box::new(move || {
-            request_record::<Op>(&request, settings.settings(), &provider, server, stream)
+            request_record::<Op>(&request, later.settings(), &provider, server, stream)
         });
         let cx = span.context();
         Some(Self {

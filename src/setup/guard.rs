@@ -57,7 +57,8 @@ impl TelemetryGuard {
         pipeline: Arc<Pipeline>,
         provider: SdkTracerProvider,
         metrics: Option<Arc<Metrics>>,
-        (delivery, recording): (Delivery, RecordingThread),
+        delivery: Delivery,
+        recording: RecordingThread,
         target: Target,
         shutdown_timeout: Duration,
     ) -> Self {

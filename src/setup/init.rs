@@ -142,7 +142,8 @@ where
         pipeline,
         provider,
         metrics,
-        (delivery, recording),
+        delivery,
+        recording,
         target,
         config.shutdown_timeout,
     );

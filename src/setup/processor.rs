@@ -189,11 +189,10 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
 }
 
 impl<P: SpanProcessor> Finish<P> {
-    /// Completes a span's attributes with its recording, records its metrics, passes it on.
-    fn complete(&self, mut span: SpanData, recording: Option<Recording>) {
-        if let Some(recording) = recording {
-            apply(&mut span, recording);
-        }
+    /// Completes a span's attributes with what its recording produced, records its metrics,
+    /// passes it on.
+    fn complete(&self, mut span: SpanData, recorded: Vec<KeyValue>) {
+        merge(&mut span, recorded);
         if let Some(metrics) = &self.metrics {
             metrics.on_end(&span);
         }
@@ -231,11 +230,10 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, rx: &Receiver<Job>) {
         loop {
             match rx.try_recv() {
                 Ok(Job::Span(span, recording)) => {
-                    let attrs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(recording))
-                        .unwrap_or_default();
-                    let mut span = *span;
-                    merge(&mut span, attrs);
-                    shared.complete(span, None);
+                    let recorded =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(recording))
+                            .unwrap_or_default();
+                    shared.complete(*span, recorded);
                 }
                 Ok(Job::Flush(reply)) => {
                     let _ = reply.send(());
@@ -251,11 +249,6 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, rx: &Receiver<Job>) {
         // Woken early only by a flush or a stop.
         std::thread::park_timeout(RECORDING_BEAT);
     }
-}
-
-/// Adds a recording's attributes to a span.
-fn apply(span: &mut SpanData, recording: Recording) {
-    merge(span, recording());
 }
 
 /// Adds `attrs` to a span, except keys the span already has (trace-level data and what the
@@ -285,17 +278,17 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
             .recordings
             .take(span.span_context.span_id());
         let Some(recording) = recording else {
-            return self.shared.complete(span, None);
+            return self.shared.complete(span, Vec::new());
         };
         let Some(offload) = self.offload() else {
-            return self.shared.complete(span, Some(recording));
+            return self.shared.complete(span, recording());
         };
         match offload.tx.try_send(Job::Span(Box::new(span), recording)) {
             Ok(()) => {}
             // The recording thread is behind (or gone): record here rather than lose it.
             Err(TrySendError::Full(Job::Span(span, recording)))
             | Err(TrySendError::Disconnected(Job::Span(span, recording))) => {
-                self.shared.complete(*span, Some(recording));
+                self.shared.complete(*span, recording());
             }
             Err(_) => {}
         }
