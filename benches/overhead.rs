@@ -22,6 +22,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use async_openai::Client;
+use common::otlp_receiver::{OtlpReceiver, Reply};
 use common::*;
 use futures::StreamExt;
 use serde_json::json;
@@ -333,14 +334,8 @@ struct Sustained {
 /// - disabled: `set_enabled(false)` vs plain, in-process (socket noise would hide nanoseconds);
 /// - export throughput of spans with 2 KB of content, and drops at a sustained call rate.
 async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) -> Production {
-    use common::otlp_receiver::{OtlpReceiver, Reply};
     let receiver = OtlpReceiver::always(Reply::ok());
-    let pipeline = Pipeline::start(
-        mlflow_tracing::Config::new()
-            .with_otlp_endpoint(receiver.url())
-            .with_otlp_shape(mlflow_tracing::Shape::Mlflow)
-            .with_stderr_warnings(false),
-    );
+    let pipeline = otlp_pipeline(&receiver, |config| config);
     let _scope = tracing::dispatcher::set_default(&pipeline.dispatch);
     let mock = FastMock::start(serde_json::to_vec(response).unwrap(), "application/json");
     let config = || {
@@ -453,13 +448,7 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
     );
 
     // Export throughput: spans with 2 KB of content, made as fast as the app can.
-    let content = "x".repeat(2048);
-    let body = serde_json::to_vec(&json!({"id": "chatcmpl-1", "object": "chat.completion",
-        "created": 1, "model": "deepseek-chat", "choices": [{"index": 0,
-        "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-        "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20}}))
-    .unwrap();
-    let (_, canned) = canned_clients(body, "application/json");
+    let (_, canned) = canned_clients(two_kb_answer(response), "application/json");
     let spans = bench.iterations(20_000);
     let before = receiver.accepted_span_ids().len();
     let (dropped_before, export_before) = (pipeline.guard.stats().dropped, export_thread_cpu());
@@ -509,17 +498,35 @@ async fn production_pipeline(bench: &mut Bench, response: &serde_json::Value) ->
     }
 }
 
+/// The production pipeline (queue, worker, MLflow shape, OTLP/HTTP) sending to `receiver`,
+/// with `tune`'s settings on top.
+fn otlp_pipeline(
+    receiver: &OtlpReceiver,
+    tune: impl FnOnce(mlflow_tracing::Config) -> mlflow_tracing::Config,
+) -> Pipeline {
+    Pipeline::start(tune(
+        mlflow_tracing::Config::new()
+            .with_otlp_endpoint(receiver.url())
+            .with_otlp_shape(mlflow_tracing::Shape::Mlflow)
+            .with_stderr_warnings(false),
+    ))
+}
+
+/// `response` with 2 KB of answer text, as bytes.
+fn two_kb_answer(response: &serde_json::Value) -> Vec<u8> {
+    let mut body = response.clone();
+    body["choices"][0]["message"]["content"] = json!("x".repeat(2048));
+    serde_json::to_vec(&body).unwrap()
+}
+
 /// The export's cost and losses at 5 000 calls/s of 2 KB spans, for several batch sizes and
 /// schedule delays (10 s each): what the defaults were chosen from.
 async fn batch_sweep(response: &serde_json::Value) {
-    use common::otlp_receiver::{OtlpReceiver, Reply};
-    let mut body = response.clone();
-    body["choices"][0]["message"]["content"] = json!("x".repeat(2048));
-    let (_, canned) = canned_clients(serde_json::to_vec(&body).unwrap(), "application/json");
+    let (_, canned) = canned_clients(two_kb_answer(response), "application/json");
     let req = seed_request("deepseek-chat");
     println!(
-        "\n| max batch spans | schedule delay | export CPU per span | requests | arrived | \
-         dropped |\n|---|---|---|---|---|---|"
+        "\n| max batch spans | schedule delay | CPU per span, recording + export threads | \
+         requests | arrived | dropped |\n|---|---|---|---|---|---|"
     );
     for (batch, delay_ms) in [
         (128, 1000),
@@ -529,14 +536,11 @@ async fn batch_sweep(response: &serde_json::Value) {
         (512, 5000),
     ] {
         let receiver = OtlpReceiver::always(Reply::ok());
-        let pipeline = Pipeline::start(
-            mlflow_tracing::Config::new()
-                .with_otlp_endpoint(receiver.url())
-                .with_otlp_shape(mlflow_tracing::Shape::Mlflow)
+        let pipeline = otlp_pipeline(&receiver, |config| {
+            config
                 .with_max_batch_spans(batch)
                 .with_schedule_delay(Duration::from_millis(delay_ms))
-                .with_stderr_warnings(false),
-        );
+        });
         let scope = tracing::dispatcher::set_default(&pipeline.dispatch);
         let before = export_thread_cpu();
         let run = sustained_rate(&canned, &req, &pipeline, &receiver, 5_000, 10.0).await;
@@ -559,7 +563,7 @@ async fn sustained_rate(
     client: &mlflow_tracing::TracedClient<async_openai::config::OpenAIConfig>,
     req: &async_openai::types::chat::CreateChatCompletionRequest,
     pipeline: &Pipeline,
-    receiver: &common::otlp_receiver::OtlpReceiver,
+    receiver: &OtlpReceiver,
     rate: u32,
     seconds: f64,
 ) -> Sustained {
