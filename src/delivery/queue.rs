@@ -102,6 +102,15 @@ pub(crate) fn approx_size(span: &SpanData) -> usize {
     PER_SPAN + span.name.len() + attributes + events
 }
 
+impl Drop for QueueProcessor {
+    /// Dropped without a shutdown (a provider leaked or dropped): the worker is told at once,
+    /// and exports what is left within one export timeout.
+    fn drop(&mut self) {
+        self.tx = mpsc::channel().0;
+        self.thread.unpark();
+    }
+}
+
 impl SpanProcessor for QueueProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 

@@ -23,6 +23,7 @@ pub(crate) struct Reporter {
     last_failure_warning: Option<Instant>,
     warned_queue_full: bool,
     warned_refusals: HashSet<String>,
+    warned_metadata: bool,
 }
 
 /// One line, as printed.
@@ -41,6 +42,7 @@ impl Reporter {
             last_failure_warning: None,
             warned_queue_full: false,
             warned_refusals: HashSet::new(),
+            warned_metadata: false,
         }
     }
 
@@ -110,6 +112,17 @@ impl Reporter {
                  for this reason are dropped",
                 if spans == 1 { "" } else { "s" }
             ),
+        );
+    }
+
+    /// Trace metadata was not stored; said once (the count is in the stats and the report).
+    pub(crate) fn metadata_skipped(&mut self, line: &str) {
+        if std::mem::replace(&mut self.warned_metadata, true) {
+            return;
+        }
+        emit(
+            self.stderr,
+            &format!("{line}; the spans are not affected, further skips are only counted"),
         );
     }
 

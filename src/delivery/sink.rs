@@ -7,7 +7,7 @@
 //! success), which is what outcome accounting, clear warnings, retries and the split on 413
 //! need; opentelemetry-otlp's exporter folds all of that into one opaque error string.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use prost::Message as _;
 use super::otlp;
 use super::retry::{self, Failure, Verdict};
 use super::transport::{Accepted, LocalRuntime, Refused, Transport};
-use super::worker::{Sent, Sink};
+use super::worker::{Extra, Sent, Sink};
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
 use crate::record::{self, shape};
@@ -44,6 +44,12 @@ pub(crate) struct MlflowRoute {
     pub(crate) unusable: Option<String>,
 }
 
+/// Traces whose metadata waits for the worker's spare time at most; beyond this many, a
+/// trace's metadata is skipped (counted and said once). About 4.5 s of MLflow's time (it
+/// stores some 55-60 a second with one worker and SQLite), so that a shutdown after a burst
+/// is not held long by metadata.
+pub(crate) const MAX_PENDING_METADATA: usize = 256;
+
 /// What the sink needs to describe each finished trace to MLflow.
 #[derive(Debug, Default)]
 struct TraceInfoState {
@@ -51,6 +57,11 @@ struct TraceInfoState {
     process: Option<ProcessMetadata>,
     /// Sizes of the spans already loaded for traces whose root has not come yet.
     tally: SpanTally,
+    /// Metadata of exported traces, waiting to be sent while no span waits.
+    pending: VecDeque<TraceInfoUpdate>,
+    /// Metadata queued so far, and settled (stored or skipped) so far: what a flush waits for.
+    queued: u64,
+    settled: u64,
 }
 
 /// OTLP to one destination.
@@ -116,29 +127,49 @@ impl OtlpSink {
         runtime.block_on(self.transport.send(request, &extra, timeout))
     }
 
-    /// Sends the trace metadata of an exported batch over MLflow's REST API.
-    fn post_metadata(&mut self, updates: &[TraceInfoUpdate], timeout: Duration) -> Option<String> {
+    /// Sends the oldest waiting trace metadata over MLflow's REST API (StartTraceV3).
+    fn post_metadata(&mut self, timeout: Duration) -> Extra {
+        let Some(update) = self.trace_info.pending.pop_front() else {
+            return Extra::default();
+        };
+        self.trace_info.settled += 1;
+        let stored = Extra {
+            stored: 1,
+            ..Extra::default()
+        };
+        let skipped = |cause: String| Extra {
+            skipped: 1,
+            cause: Some(cause),
+            ..Extra::default()
+        };
         let runtime = match self.runtime.get() {
             Ok(runtime) => runtime,
-            Err(cause) => return Some(cause),
+            Err(cause) => return skipped(cause),
         };
-        let route = self.mlflow.as_ref()?;
-        let id = route.experiment_id.as_deref()?;
-        let failures: Vec<String> = runtime.block_on(async {
-            let mut failures = Vec::new();
-            for update in updates {
-                if let Err(cause) = route.rest.start_trace(id, update, timeout).await {
-                    failures.push(cause);
-                }
-            }
-            failures
-        });
-        let first = failures.first()?;
-        Some(format!(
-            "trace metadata not stored in MLflow at {} for {} trace(s): {first}",
-            redact_url_str(route.rest.uri()),
-            failures.len()
-        ))
+        let Some(route) = self.mlflow.as_ref() else {
+            return stored;
+        };
+        let Some(id) = route.experiment_id.as_deref() else {
+            return skipped("the experiment is not known".into());
+        };
+        match runtime.block_on(route.rest.start_trace(id, &update, timeout)) {
+            Ok(()) => stored,
+            Err(cause) => skipped(format!(
+                "trace metadata not stored in MLflow at {}: {cause}",
+                redact_url_str(route.rest.uri())
+            )),
+        }
+    }
+
+    /// Queues the metadata of traces whose spans were exported; what does not fit is skipped.
+    fn queue_metadata(&mut self, updates: Vec<TraceInfoUpdate>) -> usize {
+        let state = &mut self.trace_info;
+        let room = MAX_PENDING_METADATA.saturating_sub(state.pending.len());
+        let skipped = updates.len().saturating_sub(room);
+        state.queued += updates.len() as u64;
+        state.settled += skipped as u64;
+        state.pending.extend(updates.into_iter().take(room));
+        skipped
     }
 }
 
@@ -337,9 +368,40 @@ impl Sink for OtlpSink {
             }
         }
         if sent.exported > 0 && !batch.metadata.is_empty() {
-            sent.warning = self.post_metadata(&batch.metadata, timeout);
+            let skipped = self.queue_metadata(batch.metadata);
+            if skipped > 0 {
+                sent.extra = Extra {
+                    skipped,
+                    cause: Some(format!(
+                        "trace metadata not stored for {skipped} trace(s) in {}: MLflow takes \
+                         it more slowly than traces come ({MAX_PENDING_METADATA} traces wait \
+                         already)",
+                        self.describe()
+                    )),
+                    ..Extra::default()
+                };
+            }
         }
         sent
+    }
+
+    fn extra_waiting(&self) -> bool {
+        !self.trace_info.pending.is_empty()
+    }
+
+    fn extra(&mut self, timeout: Duration) -> Extra {
+        self.post_metadata(timeout)
+    }
+
+    fn extra_progress(&self) -> (u64, u64) {
+        (self.trace_info.queued, self.trace_info.settled)
+    }
+
+    fn drop_extra(&mut self) -> usize {
+        let left = self.trace_info.pending.len();
+        self.trace_info.pending.clear();
+        self.trace_info.settled += left as u64;
+        left
     }
 }
 

@@ -20,6 +20,9 @@ pub(crate) struct Counters {
     pub(crate) queued: AtomicUsize,
     /// Estimated bytes of the queued spans.
     pub(crate) queued_bytes: AtomicUsize,
+    /// MLflow trace metadata (StartTraceV3) stored, and given up.
+    pub(crate) metadata_stored: AtomicU64,
+    pub(crate) metadata_skipped: AtomicU64,
 }
 
 impl Counters {
@@ -33,6 +36,8 @@ impl Counters {
         let truncated = self.truncated.load(Ordering::Acquire);
         let finished = self.finished.load(Ordering::Acquire);
         DeliveryStats {
+            trace_metadata_stored: self.metadata_stored.load(Ordering::Acquire),
+            trace_metadata_skipped: self.metadata_skipped.load(Ordering::Acquire),
             finished,
             exported,
             dropped,
@@ -75,6 +80,14 @@ pub struct DeliveryStats {
     pub truncated: u64,
     /// Spans still queued or in flight.
     pub pending: u64,
+    /// Traces whose MLflow trace metadata (source, previews, sizes: StartTraceV3) was stored.
+    /// MLflow destinations only. Trace metadata is sent only while no span waits, so it
+    /// never holds up a span.
+    pub trace_metadata_stored: u64,
+    /// Traces whose MLflow trace metadata was not stored: MLflow could not take it beside the
+    /// spans (the metadata queue was full), refused it, or the shutdown timeout came first.
+    /// Their spans are counted apart, and usually delivered.
+    pub trace_metadata_skipped: u64,
 }
 
 impl DeliveryStats {
@@ -98,6 +111,8 @@ impl DeliveryStats {
             refused: self.refused + other.refused,
             truncated: self.truncated + other.truncated,
             pending: self.pending + other.pending,
+            trace_metadata_stored: self.trace_metadata_stored + other.trace_metadata_stored,
+            trace_metadata_skipped: self.trace_metadata_skipped + other.trace_metadata_skipped,
         }
     }
 }
@@ -133,7 +148,7 @@ impl fmt::Display for DeliveryReport {
             if s.truncated > 0 {
                 write!(f, " ({} cut to fit)", s.truncated)?;
             }
-            return Ok(());
+            return metadata_skipped(f, s);
         }
         let missing = s.finished - s.exported;
         write!(
@@ -156,7 +171,16 @@ impl fmt::Display for DeliveryReport {
         if let Some(error) = &self.last_error {
             write!(f, "; last error: {error}")?;
         }
-        Ok(())
+        metadata_skipped(f, s)
+    }
+}
+
+/// `; trace metadata not stored for N traces`, when some was skipped.
+fn metadata_skipped(f: &mut fmt::Formatter<'_>, s: &DeliveryStats) -> fmt::Result {
+    match s.trace_metadata_skipped {
+        0 => Ok(()),
+        1 => write!(f, "; trace metadata not stored for 1 trace"),
+        n => write!(f, "; trace metadata not stored for {n} traces"),
     }
 }
 

@@ -88,6 +88,32 @@ pub(crate) trait Sink: Send + 'static {
     fn load(&mut self, spans: Vec<SpanData>) -> Self::Batch;
     /// Sends a batch once (splitting it if the destination asks for smaller requests).
     fn send(&mut self, batch: Self::Batch, timeout: Duration) -> Sent<Self::Batch>;
+    /// Whether work that concerns no span waits (MLflow trace metadata). The worker does it
+    /// one piece at a time, only while no batch is due and delivery is not failing, so it
+    /// never holds up a span.
+    fn extra_waiting(&self) -> bool {
+        false
+    }
+    /// Does one piece of that work within `timeout`.
+    fn extra(&mut self, _timeout: Duration) -> Extra {
+        Extra::default()
+    }
+    /// Pieces of extra work queued so far, and settled (done or given up) so far.
+    fn extra_progress(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    /// Gives up the extra work left (the shutdown deadline passed); how many pieces.
+    fn drop_extra(&mut self) -> usize {
+        0
+    }
+}
+
+/// What became of extra work (MLflow trace metadata): stored, or skipped and why.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub(crate) stored: usize,
+    pub(crate) skipped: usize,
+    pub(crate) cause: Option<String>,
 }
 
 /// The outcome of [`Sink::send`].
@@ -100,8 +126,8 @@ pub(crate) struct Sent<B> {
     pub(crate) refusal: Option<String>,
     /// What is left to send after a passing failure: the batch, its span count, and why.
     pub(crate) retry: Option<(B, usize, Failure)>,
-    /// Something to tell the user that concerns no span (trace metadata not stored, ...).
-    pub(crate) warning: Option<String>,
+    /// Trace metadata skipped while sending (MLflow slower than the traces come).
+    pub(crate) extra: Extra,
 }
 
 impl<B> Default for Sent<B> {
@@ -112,7 +138,7 @@ impl<B> Default for Sent<B> {
             truncated: 0,
             refusal: None,
             retry: None,
-            warning: None,
+            extra: Extra::default(),
         }
     }
 }
@@ -212,7 +238,7 @@ struct InFlight<B> {
 
 /// Longest an idle worker sleeps before looking at its inbox on its own (it notices that the
 /// app side is gone within this).
-const IDLE_LOOK: Duration = Duration::from_millis(200);
+const IDLE_LOOK: Duration = Duration::from_secs(10);
 
 pub(crate) struct Worker<S: Sink> {
     rx: Receiver<Msg>,
@@ -230,7 +256,8 @@ pub(crate) struct Worker<S: Sink> {
     next_try: Instant,
     received: u64,
     settled: u64,
-    flushes: Vec<(u64, SyncSender<()>)>,
+    /// Flushes waiting: spans to settle first, then (once those are) extra work to settle.
+    flushes: Vec<(u64, Option<u64>, SyncSender<()>)>,
     shutdown: Option<(Instant, SyncSender<()>)>,
     disconnected: bool,
     dropped_seen: u64,
@@ -277,9 +304,12 @@ impl<S: Sink> Worker<S> {
                 self.shared.idle.store(false, Ordering::SeqCst);
             }
             self.work();
+            self.extra_work();
             self.check_drops();
             self.answer_flushes();
             if self.finished() {
+                self.abandon_extra("delivery to it is failing");
+                self.answer_flushes();
                 if let Some((_, reply)) = self.shutdown.take() {
                     let _ = reply.send(());
                 }
@@ -316,7 +346,7 @@ impl<S: Sink> Worker<S> {
                 self.received += 1;
             }
             Msg::Resource(resource) => self.sink.set_resource(&resource),
-            Msg::Flush(reply) => self.flushes.push((self.received, reply)),
+            Msg::Flush(reply) => self.flushes.push((self.received, None, reply)),
             Msg::Shutdown(deadline, reply) => self.shutdown = Some((deadline, reply)),
         }
     }
@@ -335,8 +365,12 @@ impl<S: Sink> Worker<S> {
         self.shutdown.as_ref().map(|(deadline, _)| *deadline)
     }
 
+    /// Shutdown asked, every span settled, and no extra work that could still be done.
     fn finished(&self) -> bool {
-        self.shutdown.is_some() && self.buf.is_empty() && self.inflight.is_none()
+        self.shutdown.is_some()
+            && self.buf.is_empty()
+            && self.inflight.is_none()
+            && !(self.sink.extra_waiting() && self.prepared && self.failures_in_row == 0)
     }
 
     /// A batch should go now: shutdown or flush asked for it, a batch is full, or the oldest
@@ -363,6 +397,9 @@ impl<S: Sink> Worker<S> {
         }
         if !self.prepared && !self.unusable {
             at(self.next_try.max(now));
+        }
+        if self.extra_allowed(now) {
+            at(now);
         }
         if let Some(deadline) = self.deadline() {
             at(deadline);
@@ -463,9 +500,7 @@ impl<S: Sink> Worker<S> {
             .truncated
             .fetch_add(sent.truncated as u64, std::sync::atomic::Ordering::AcqRel);
         self.settled += (sent.exported + sent.refused) as u64;
-        if let Some(warning) = &sent.warning {
-            self.reporter.warn(warning);
-        }
+        self.settle_extra(sent.extra);
         if let Some(refusal) = &sent.refusal {
             self.set_last_error(refusal);
             self.reporter
@@ -531,6 +566,23 @@ impl<S: Sink> Worker<S> {
         if left > 0 {
             self.fail(left, &cause);
             self.shared.counters.release(left, bytes);
+        }
+        self.abandon_extra("the shutdown timeout passed first");
+    }
+
+    /// Gives up the extra work left, counted and said once.
+    fn abandon_extra(&mut self, why: &str) {
+        let skipped = self.sink.drop_extra();
+        if skipped > 0 {
+            let cause = format!(
+                "trace metadata not stored for {skipped} trace(s) in {}: {why}",
+                self.sink.describe()
+            );
+            self.settle_extra(Extra {
+                skipped,
+                cause: Some(cause),
+                ..Extra::default()
+            });
         }
     }
 
@@ -598,15 +650,56 @@ impl<S: Sink> Worker<S> {
         }
     }
 
+    /// Answers the flushes whose spans are settled, and the trace metadata of those spans.
     fn answer_flushes(&mut self) {
         let settled = self.settled;
-        self.flushes.retain(|(target, reply)| {
-            if settled >= *target {
+        let (queued, extra_settled) = self.sink.extra_progress();
+        // Extra work waits while delivery fails: a flush then waits for the spans only.
+        let answering = self.prepared && self.failures_in_row == 0;
+        self.flushes.retain_mut(|(target, extra, reply)| {
+            if settled < *target {
+                return true;
+            }
+            let extra_target = *extra.get_or_insert(queued);
+            if extra_settled >= extra_target || !answering {
                 let _ = reply.send(());
                 false
             } else {
                 true
             }
         });
+    }
+
+    /// Counts what became of extra work, and says once when some was skipped.
+    fn settle_extra(&mut self, extra: Extra) {
+        let counters = &self.shared.counters;
+        counters
+            .metadata_stored
+            .fetch_add(extra.stored as u64, std::sync::atomic::Ordering::AcqRel);
+        counters
+            .metadata_skipped
+            .fetch_add(extra.skipped as u64, std::sync::atomic::Ordering::AcqRel);
+        if let Some(cause) = extra.cause.filter(|_| extra.skipped > 0) {
+            self.reporter.metadata_skipped(&cause);
+        }
+    }
+
+    /// Does one piece of extra work (MLflow trace metadata) if nothing else is to do: the
+    /// destination is ready and answering, no batch is due or in flight.
+    fn extra_work(&mut self) {
+        if !self.extra_allowed(Instant::now()) {
+            return;
+        }
+        let extra = self.sink.extra(self.timeout(Instant::now()));
+        self.settle_extra(extra);
+    }
+
+    fn extra_allowed(&self, now: Instant) -> bool {
+        self.prepared
+            && self.failures_in_row == 0
+            && self.inflight.is_none()
+            && !self.due(now)
+            && self.deadline().is_none_or(|d| now < d)
+            && self.sink.extra_waiting()
     }
 }

@@ -161,10 +161,17 @@ impl TelemetryGuard {
             }
         }
         let mut reports = self.delivery.reports();
-        if let Err(e) = result {
+        if let Err(e) = &result {
             // A worker did not answer in time: say so rather than count in silence.
             for report in reports.iter_mut().filter(|r| !r.stats.all_delivered()) {
                 report.last_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        if let Err(e) = &result {
+            if reports.iter().all(|r| r.stats.all_delivered()) {
+                // Spans that never reached a destination's counts (held by a recording that
+                // did not return): said here, since no report counts them.
+                self.delivery.warn(&e.to_string());
             }
         }
         let mut undelivered = reports.iter().filter(|r| !r.stats.all_delivered());

@@ -11,7 +11,8 @@
 //!
 //! The trace-level data and the recordings wait in the pipeline's [`TraceBook`].
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -65,30 +66,71 @@ struct Finish<P> {
     metrics: Option<Arc<Metrics>>,
 }
 
-/// Spans with a recording waiting for the recording thread; beyond this many, the caller
-/// runs its recording itself (nothing is dropped). Small, because a waiting recording holds
-/// the call's uncapped request and response: the thread drains its inbox every
-/// [`RECORDING_BEAT`], which at 5 000 calls/s is 10 spans.
+/// Recordings waiting in the recording thread's inbox; beyond this many, the caller runs its
+/// recording itself and queues the finished span behind the others (nothing is dropped, the
+/// order is kept). Small, because a waiting recording holds the call's uncapped request and
+/// response.
 const MAX_WAITING_RECORDINGS: usize = 512;
+
+/// Spans of any kind in the recording thread's inbox; beyond this many (a recording that never
+/// returns has stopped the thread) a span skips the thread: recorded by the caller and passed
+/// on at once, out of order, rather than held without bound.
+const MAX_INBOX: usize = 16_384;
 
 /// How long a flush waits for the recording thread to catch up.
 const RECORDING_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often a busy recording thread looks at its inbox. Callers do not wake a busy thread
+/// (a wake-up per span costs both threads more than the recording itself).
+const RECORDING_BEAT: Duration = Duration::from_millis(2);
+
+/// Longest an idle recording thread sleeps before it looks on its own (the first span after
+/// it went idle wakes it).
+const IDLE_SLEEP: Duration = Duration::from_secs(10);
+
 /// The recording thread's inbox.
 enum Job {
-    /// Run the recording, then pass the span on.
-    Span(Box<SpanData>, Recording),
+    /// Run the recording (when the caller has not), then pass the span on.
+    Span(Box<SpanData>, Option<Recording>),
     /// Answer once every earlier job is done.
     Flush(SyncSender<()>),
     /// Answer and stop, once every earlier job is done.
     Stop(SyncSender<()>),
 }
 
-/// The recording thread and its inbox.
+/// The recording thread and its inbox: every span ends up here once the thread runs, so the
+/// export queue receives spans in the order they ended.
 #[derive(Debug)]
 struct Offload {
-    tx: SyncSender<Job>,
+    tx: Sender<Job>,
+    /// Jobs in the inbox, and how many of them carry a recording.
+    inbox: AtomicUsize,
+    recordings: AtomicUsize,
+    /// Set while the thread sleeps with nothing to do: the next span wakes it.
+    idle: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Offload {
+    fn send(&self, job: Job) -> Result<(), Job> {
+        self.inbox.fetch_add(1, Ordering::AcqRel);
+        let sent = self.tx.send(job).map_err(|e| e.0);
+        if sent.is_err() {
+            self.inbox.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    fn wake(&self) {
+        if let Some(thread) = self
+            .thread
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            thread.thread().unpark();
+        }
+    }
 }
 
 /// A pipeline's recording thread (once started), shared by its span processor and its
@@ -98,23 +140,16 @@ pub(crate) struct RecordingThread(Arc<OnceLock<Offload>>);
 
 impl RecordingThread {
     /// Sends `job` to the thread, if started, wakes it, and waits for its answer until
-    /// `deadline`; whether it answered.
+    /// `deadline`; whether it answered. Never waits past `deadline`, whatever the thread does.
     fn ask(&self, job: impl FnOnce(SyncSender<()>) -> Job, deadline: Instant) -> bool {
         let Some(offload) = self.0.get() else {
             return true;
         };
         let (reply, answer) = mpsc::sync_channel(1);
-        if offload.tx.send(job(reply)).is_err() {
+        if offload.send(job(reply)).is_err() {
             return false;
         }
-        if let Some(thread) = offload
-            .thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            thread.thread().unpark();
-        }
+        offload.wake();
         answer
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_ok()
@@ -126,8 +161,13 @@ impl RecordingThread {
         self.ask(Job::Flush, Instant::now() + timeout)
     }
 
+    /// Spans in the thread's inbox, not yet passed on.
+    fn waiting(&self) -> usize {
+        self.0.get().map_or(0, |o| o.inbox.load(Ordering::Acquire))
+    }
+
     /// Stops the thread once it has run everything sent before; whether it did by
-    /// `deadline`.
+    /// `deadline` (a thread stuck in a recording is left behind, not waited for).
     fn stop(&self, deadline: Instant) -> bool {
         if !self.ask(Job::Stop, deadline) {
             return false;
@@ -205,50 +245,82 @@ impl<P: SpanProcessor + 'static> MlflowSpanProcessor<P> {
     fn offload(&self) -> Option<&Offload> {
         let cell = &self.offload.as_ref()?.0;
         Some(cell.get_or_init(|| {
-            let (tx, rx) = mpsc::sync_channel(MAX_WAITING_RECORDINGS);
+            let (tx, rx) = mpsc::channel();
             let shared = self.shared.clone();
+            let cell = self.offload.clone().expect("checked above");
             let thread = std::thread::Builder::new()
                 .name("mlflow-tracing-record".into())
-                .spawn(move || record_thread(&shared, &rx))
+                .spawn(move || record_thread(&shared, &cell, &rx))
                 .ok();
             Offload {
                 tx,
+                inbox: AtomicUsize::new(0),
+                recordings: AtomicUsize::new(0),
+                idle: AtomicBool::new(false),
                 thread: Mutex::new(thread),
             }
         }))
     }
 }
 
-/// How often the recording thread looks for work. Callers never wake it (a wake-up per span
-/// costs both threads more than the recording itself); it drains its inbox on this beat.
-const RECORDING_BEAT: Duration = Duration::from_millis(2);
-
-/// The recording thread: every [`RECORDING_BEAT`], runs the recordings that arrived (a
-/// panicking one costs its span those attributes, not the thread) and finishes their spans.
-fn record_thread<P: SpanProcessor>(shared: &Finish<P>, rx: &Receiver<Job>) {
+/// The recording thread: runs the recordings that arrived, in order (a panicking one costs its
+/// span those attributes, not the thread), and passes every span on. Busy, it looks every
+/// [`RECORDING_BEAT`]; idle, it sleeps until the next span wakes it.
+fn record_thread<P: SpanProcessor>(shared: &Finish<P>, cell: &RecordingThread, rx: &Receiver<Job>) {
+    // The thread starts inside `get_or_init`: wait until the cell holds its inbox counters.
+    let offload = loop {
+        match cell.0.get() {
+            Some(offload) => break offload,
+            None => std::thread::park_timeout(Duration::from_millis(1)),
+        }
+    };
     loop {
+        let mut did = false;
         loop {
-            match rx.try_recv() {
-                Ok(Job::Span(span, recording)) => {
-                    let recorded =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(recording))
-                            .unwrap_or_default();
+            let job = match rx.try_recv() {
+                Ok(job) => job,
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            };
+            did = true;
+            offload.inbox.fetch_sub(1, Ordering::AcqRel);
+            match job {
+                Job::Span(span, recording) => {
+                    let recorded = match recording {
+                        Some(recording) => {
+                            offload.recordings.fetch_sub(1, Ordering::AcqRel);
+                            run(recording)
+                        }
+                        None => Vec::new(),
+                    };
                     shared.complete(*span, recorded);
                 }
-                Ok(Job::Flush(reply)) => {
+                Job::Flush(reply) => {
                     let _ = reply.send(());
                 }
-                Ok(Job::Stop(reply)) => {
+                Job::Stop(reply) => {
                     let _ = reply.send(());
                     return;
                 }
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => return,
             }
         }
-        // Woken early only by a flush or a stop.
-        std::thread::park_timeout(RECORDING_BEAT);
+        if did {
+            std::thread::park_timeout(RECORDING_BEAT);
+            continue;
+        }
+        // Nothing came during a whole beat: sleep until a span wakes us. Look once more after
+        // saying so, so that a span sent just before is not left waiting.
+        offload.idle.store(true, Ordering::SeqCst);
+        if offload.inbox.load(Ordering::Acquire) == 0 {
+            std::thread::park_timeout(IDLE_SLEEP);
+        }
+        offload.idle.store(false, Ordering::SeqCst);
     }
+}
+
+/// Runs a recording; a panic (a user's redaction hook, say) costs the span its attributes.
+fn run(recording: Recording) -> Vec<KeyValue> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(recording)).unwrap_or_default()
 }
 
 /// Adds `attrs` to a span, except keys the span already has (trace-level data and what the
@@ -277,20 +349,45 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
             .traces
             .recordings
             .take(span.span_context.span_id());
-        let Some(recording) = recording else {
-            return self.shared.complete(span, Vec::new());
-        };
         let Some(offload) = self.offload() else {
-            return self.shared.complete(span, recording());
+            let recorded = recording.map(run).unwrap_or_default();
+            return self.shared.complete(span, recorded);
         };
-        match offload.tx.try_send(Job::Span(Box::new(span), recording)) {
-            Ok(()) => {}
-            // The recording thread is behind (or gone): record here rather than lose it.
-            Err(TrySendError::Full(Job::Span(span, recording)))
-            | Err(TrySendError::Disconnected(Job::Span(span, recording))) => {
-                self.shared.complete(*span, recording());
+        // Every span goes through the thread's inbox, so spans leave in the order they ended
+        // (a root after its children). The caller records when too many recordings wait.
+        let mut span = Box::new(span);
+        let recording = match recording {
+            Some(recording)
+                if offload.recordings.load(Ordering::Acquire) < MAX_WAITING_RECORDINGS =>
+            {
+                offload.recordings.fetch_add(1, Ordering::AcqRel);
+                Some(recording)
             }
-            Err(_) => {}
+            Some(recording) => {
+                merge(&mut span, run(recording));
+                None
+            }
+            None => None,
+        };
+        if offload.inbox.load(Ordering::Acquire) >= MAX_INBOX {
+            // The thread has not moved (a recording that never returns): do not hold spans
+            // without bound behind it.
+            let recorded = recording.map(run).unwrap_or_default();
+            return self.shared.complete(*span, recorded);
+        }
+        let counted = recording.is_some();
+        if let Err(job) = offload.send(Job::Span(span, recording)) {
+            if counted {
+                offload.recordings.fetch_sub(1, Ordering::AcqRel);
+            }
+            if let Job::Span(span, recording) = job {
+                let recorded = recording.map(run).unwrap_or_default();
+                self.shared.complete(*span, recorded);
+            }
+            return;
+        }
+        if offload.idle.swap(false, Ordering::SeqCst) {
+            offload.wake();
         }
     }
 
@@ -309,12 +406,24 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         let deadline = Instant::now() + timeout;
-        if let Some(thread) = &self.offload {
-            thread.stop(deadline);
-        }
-        self.shared
+        let stuck = match &self.offload {
+            Some(thread) if !thread.stop(deadline) => thread.waiting(),
+            _ => 0,
+        };
+        let result = self
+            .shared
             .inner
-            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()))
+            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()));
+        if stuck > 0 {
+            return Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+                format!(
+                    "{stuck} span(s) not exported: still waiting for their recording after {} \
+                 (a redaction hook that does not return?)",
+                    crate::delivery::retry::human(timeout)
+                ),
+            ));
+        }
+        result
     }
 
     fn set_resource(&mut self, resource: &Resource) {
