@@ -361,3 +361,74 @@ async fn dropping_the_guard_says_what_was_lost() {
     assert_eq!(warned.len(), 1, "{:?}", warnings_about(&endpoint));
     assert!(warned[0].contains("connection refused"), "{warned:?}");
 }
+
+/// A redaction hook that never returns stops the recording thread, not the app: `stats`,
+/// `flush`, `shutdown` and the guard's drop each return within their timeouts, and shutdown
+/// says how many spans it could not export and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redactor_stalls_nothing_but_its_spans() {
+    let receiver = OtlpReceiver::always(Reply::ok());
+    let hang = mlflow_tracing::Redactor::new(|_| loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    });
+    let start = |redactor: mlflow_tracing::Redactor| {
+        Pipeline::start(
+            Config::new()
+                .with_otlp_endpoint(receiver.url())
+                .with_redactor(redactor)
+                .with_shutdown_timeout(Duration::from_secs(1))
+                .with_stderr_warnings(false),
+        )
+    };
+    let mock = MockDeepSeek::start().await;
+    let traced = client(&mock);
+    for drop_guard in [false, true] {
+        let p = start(hang.clone());
+        {
+            let _default = tracing::dispatcher::set_default(&p.dispatch);
+            for _ in 0..3 {
+                traced
+                    .chat()
+                    .create(ask("deepseek-chat", "hello"))
+                    .await
+                    .expect("the app's call is untouched");
+            }
+        }
+        // Generous bounds: what they guard against is waiting forever.
+        let t = Instant::now();
+        let stats = p.guard.stats();
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "stats took {:?}",
+            t.elapsed()
+        );
+        assert_eq!(stats.exported, 0, "{stats:?}");
+        let t = Instant::now();
+        assert!(
+            p.guard.flush().is_err(),
+            "a flush that cannot finish says so"
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "flush took {:?}",
+            t.elapsed()
+        );
+        let t = Instant::now();
+        if drop_guard {
+            drop(p.guard);
+        } else {
+            let err = p.guard.shutdown().expect_err("spans were not exported");
+            let text = err.to_string();
+            assert!(
+                text.contains("3 span(s) not exported") && text.contains("redaction hook"),
+                "{text}"
+            );
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "shutdown took {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(receiver.accepted_span_ids().is_empty());
+}

@@ -167,16 +167,15 @@ impl TelemetryGuard {
                 report.last_error.get_or_insert_with(|| e.to_string());
             }
         }
-        if let Err(e) = &result {
-            if reports.iter().all(|r| r.stats.all_delivered()) {
-                // Spans that never reached a destination's counts (held by a recording that
-                // did not return): said here, since no report counts them.
-                self.delivery.warn(&e.to_string());
-            }
-        }
         let mut undelivered = reports.iter().filter(|r| !r.stats.all_delivered());
         let Some(first) = undelivered.next().cloned() else {
-            return Ok(reports);
+            // Every counted span was delivered, but the pipeline did not stop cleanly: spans
+            // that never reached a destination's counts (held by a recording that did not
+            // return) are said here, since no report counts them.
+            return match result {
+                Ok(()) => Ok(reports),
+                Err(e) => Err(Error::Shutdown(e)),
+            };
         };
         for other in undelivered {
             self.delivery.warn(&other.to_string());

@@ -116,7 +116,7 @@ where
     let recording = RecordingThread::default();
     let processor = MlflowSpanProcessor::with_book(processor, traces.clone())
         .with_metrics(metrics.clone())
-        .with_recording_thread(recording.clone());
+        .with_recording_thread(recording.clone(), config.shutdown_timeout);
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .with_max_events_per_span(max_events)

@@ -54,8 +54,10 @@ use crate::vocab::semconv::mlflow;
 #[derive(Debug)]
 pub struct MlflowSpanProcessor<P> {
     shared: Arc<Finish<P>>,
-    /// The recording thread, started with the first span that has a recording.
+    /// The recording thread, started with the first span.
     offload: Option<RecordingThread>,
+    /// Longest a flush waits for the recording thread.
+    flush_timeout: Duration,
 }
 
 /// What finishing a span needs, shared with the recording thread.
@@ -77,7 +79,7 @@ const MAX_WAITING_RECORDINGS: usize = 512;
 /// on at once, out of order, rather than held without bound.
 const MAX_INBOX: usize = 16_384;
 
-/// How long a flush waits for the recording thread to catch up.
+/// How long a flush waits for the recording thread to catch up, unless the pipeline says.
 const RECORDING_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often a busy recording thread looks at its inbox. Callers do not wake a busy thread
@@ -103,7 +105,8 @@ enum Job {
 #[derive(Debug)]
 struct Offload {
     tx: Sender<Job>,
-    /// Jobs in the inbox, and how many of them carry a recording.
+    /// Spans in the inbox (flushes and stops always wake the thread), and how many of them
+    /// carry a recording.
     inbox: AtomicUsize,
     recordings: AtomicUsize,
     /// Set while the thread sleeps with nothing to do: the next span wakes it.
@@ -113,9 +116,12 @@ struct Offload {
 
 impl Offload {
     fn send(&self, job: Job) -> Result<(), Job> {
-        self.inbox.fetch_add(1, Ordering::AcqRel);
+        let span = matches!(job, Job::Span(..));
+        if span {
+            self.inbox.fetch_add(1, Ordering::AcqRel);
+        }
         let sent = self.tx.send(job).map_err(|e| e.0);
-        if sent.is_err() {
+        if span && sent.is_err() {
             self.inbox.fetch_sub(1, Ordering::AcqRel);
         }
         sent
@@ -202,6 +208,7 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
                 metrics: None,
             }),
             offload: None,
+            flush_timeout: RECORDING_FLUSH_TIMEOUT,
         }
     }
 
@@ -214,9 +221,14 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
     }
 
     /// Runs calls' recordings on `thread` (`mlflow-tracing-record`, started on first use),
-    /// not on the threads that end the spans.
-    pub(crate) fn with_recording_thread(mut self, thread: RecordingThread) -> Self {
+    /// not on the threads that end the spans; a flush waits for it at most `flush_timeout`.
+    pub(crate) fn with_recording_thread(
+        mut self,
+        thread: RecordingThread,
+        flush_timeout: Duration,
+    ) -> Self {
         self.offload = Some(thread);
+        self.flush_timeout = flush_timeout;
         self
     }
 
@@ -283,7 +295,6 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, cell: &RecordingThread, r
                 Err(mpsc::TryRecvError::Disconnected) => return,
             };
             did = true;
-            offload.inbox.fetch_sub(1, Ordering::AcqRel);
             match job {
                 Job::Span(span, recording) => {
                     let recorded = match recording {
@@ -294,6 +305,8 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, cell: &RecordingThread, r
                         None => Vec::new(),
                     };
                     shared.complete(*span, recorded);
+                    // Counted until passed on, so that a stuck recording's span is too.
+                    offload.inbox.fetch_sub(1, Ordering::AcqRel);
                 }
                 Job::Flush(reply) => {
                     let _ = reply.send(());
@@ -395,10 +408,10 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
         let caught_up = self
             .offload
             .as_ref()
-            .is_none_or(|thread| thread.catch_up(RECORDING_FLUSH_TIMEOUT));
+            .is_none_or(|thread| thread.catch_up(self.flush_timeout));
         if !caught_up {
             return Err(opentelemetry_sdk::error::OTelSdkError::Timeout(
-                RECORDING_FLUSH_TIMEOUT,
+                self.flush_timeout,
             ));
         }
         self.shared.inner.force_flush()
@@ -528,7 +541,7 @@ mod tests {
             SimpleSpanProcessor::new(exporter.clone()),
             book.clone(),
         )
-        .with_recording_thread(RecordingThread::default());
+        .with_recording_thread(RecordingThread::default(), RECORDING_FLUSH_TIMEOUT);
         (processor, book, exporter)
     }
 
@@ -611,7 +624,7 @@ mod tests {
     fn shutdown_drains_the_recording_thread() {
         let book = Arc::new(TraceBook::default());
         let processor = MlflowSpanProcessor::with_book(Counting::default(), book.clone())
-            .with_recording_thread(RecordingThread::default());
+            .with_recording_thread(RecordingThread::default(), RECORDING_FLUSH_TIMEOUT);
         for id in 1..=100u64 {
             let kv = vec![KeyValue::new("n", id.to_string())];
             assert!(book
