@@ -69,20 +69,37 @@
 //!
 //! # Architecture
 //!
-//! The source tree follows the data, and imports only point one way:
-//! `vocab ← record ← call ← openai`; `setup`, `delivery`, `metrics` and `mlflow` depend on
-//! `vocab` and `record` (and `setup` on `delivery` and `metrics`), never on async-openai types.
+//! The source tree is in layers, and a module imports only from the layers below it (no
+//! import cycle between top-level modules; `lib.rs` only declares and re-exports):
+//!
+//! ```text
+//! openai      async-openai on the engine
+//! call        the traced-call engine
+//! setup       the wiring: init, guard, span processor, per-pipeline state
+//! metrics     metrics derived from finished spans
+//! delivery    export lanes: queue, worker, sinks, counters, warnings
+//! mlflow      the MLflow REST client, trace read-back
+//! transport   one OTLP request over HTTP or gRPC; how its failure is classified
+//! config      the settings every layer reads
+//! record      pure mapping: values in, attributes out
+//! vocab error the vocabulary; the crate's error type
+//! ```
+//!
+//! async-openai types appear only in `openai/`, `call/` and `record/error.rs` (which maps an
+//! `OpenAIError`); everything from `setup/` down works on spans and settings.
 //!
 //! | folder | what |
 //! |---|---|
 //! | `vocab/` | the vocabulary: attribute keys ([`semconv`]), span types, JSON capping, URL redaction |
 //! | `record/` | pure mapping per operation (chat, embeddings, Responses, errors, usage): values in, attributes out, unit-tested |
+//! | `config/` | [`Config`]: builder, environment variables, defaults; the OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`) |
+//! | `transport/` | how one OTLP request travels (HTTP or gRPC) and what its answer means: failure classes, backoff, `Retry-After` |
+//! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |
+//! | `delivery/` | one export lane per destination (queue, thread, counters): batching, splitting, retries, warnings |
+//! | `metrics/` | MLflow's span duration and the GenAI client metrics, derived from finished spans, exported over OTLP |
+//! | `setup/` | the wiring: the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], the span processor and its recording thread, read-back |
 //! | `call/` | the traced-call engine (enable check, span, capture sink, finish exactly once, streams), user spans, trace-level setters |
 //! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
-//! | `setup/` | [`Config`], the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], the span processor and its recording thread, read-back |
-//! | `delivery/` | one export lane per destination (queue, thread, counters): batching, OTLP over HTTP or gRPC (`transport/`), retries, warnings |
-//! | `metrics/` | MLflow's span duration and the GenAI client metrics, derived from finished spans, exported over OTLP |
-//! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |
 //!
 //! Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline (settings, switch,
 //! trace-level data, export handles) that traced calls and `#[trace]` spans find through the
@@ -111,6 +128,7 @@
 )]
 
 mod call;
+mod config;
 mod delivery;
 mod error;
 mod metrics;
@@ -122,6 +140,7 @@ mod record;
 mod setup;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod transport;
 mod vocab;
 
 pub use vocab::semconv;
@@ -132,6 +151,13 @@ pub use call::trace_info::{
 #[doc(hidden)]
 pub use call::user_span::__private;
 pub use call::user_span::{spawn, with_span, UserSpan};
+pub use config::{
+    Auth, Compression, Config, Destination, Experiment, Protocol, Shape, DEFAULT_EXPORT_TIMEOUT,
+    DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS,
+    DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_RETRY_TIMEOUT, DEFAULT_SCHEDULE_DELAY,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+};
+pub use config::{DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 pub use delivery::{DeliveryReport, DeliveryStats};
 pub use error::Error;
 pub use mlflow::trace::{SpanEvent, TokenUsage, Trace, TraceInfo, TraceSpan};
@@ -173,13 +199,6 @@ pub use openai::client::{OpenAIClientExt, TracedClient};
 pub use openai::embeddings::TracedEmbeddings;
 pub use openai::responses::TracedResponses;
 pub use record::content::{Capture, Redactor};
-pub use setup::config::{
-    Auth, Compression, Config, Destination, Experiment, Protocol, Shape, DEFAULT_EXPORT_TIMEOUT,
-    DEFAULT_MAX_BATCH_SPANS, DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SPANS,
-    DEFAULT_METRIC_EXPORT_INTERVAL, DEFAULT_RETRY_TIMEOUT, DEFAULT_SCHEDULE_DELAY,
-    DEFAULT_SHUTDOWN_TIMEOUT,
-};
-pub use setup::config::{DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 pub use setup::guard::TelemetryGuard;
 pub use setup::init::{default_filter, init, layer, OtelLayer};
 pub use setup::pipeline::{is_enabled, set_enabled, PipelineLayer};

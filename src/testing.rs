@@ -53,8 +53,8 @@ use tracing::instrument::WithSubscriber;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
 
+use crate::config::Config;
 use crate::mlflow::trace::{from_span_data, Trace};
-use crate::setup::config::Config;
 use crate::setup::init::default_filter;
 use crate::setup::pipeline::{Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::setup::processor::MlflowSpanProcessor;

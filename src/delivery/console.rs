@@ -12,10 +12,10 @@ use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value as Json;
 
 use super::queue::approx_size;
-use super::retry::Failure;
 use super::worker::{Sent, Sink};
 use crate::mlflow::trace::TokenUsage;
 use crate::record;
+use crate::transport::retry::Failure;
 use crate::vocab::semconv::{mlflow, otel};
 
 /// Most spans kept for the printout (the most recent ones).

@@ -28,19 +28,19 @@ mod fanout;
 mod otlp;
 mod queue;
 pub(crate) mod report;
-pub(crate) mod retry;
 mod sink;
 mod stats;
-pub(crate) mod transport;
 pub(crate) mod worker;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::config::otlp::OtlpSettings;
+use crate::config::{Compression, Config, Destination, Experiment, Protocol, Shape};
 use crate::error::Error;
 use crate::mlflow::rest::{self, DEFAULT_EXPERIMENT_ID};
-use crate::setup::config::{Compression, Config, Destination, Experiment, Protocol, Shape};
-use crate::setup::otlp::OtlpSettings;
+use crate::transport::retry;
+use crate::transport::{Transport, TransportSettings};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;
@@ -48,7 +48,6 @@ pub(crate) use fanout::Fanout;
 pub(crate) use queue::QueueProcessor;
 use sink::{MlflowRoute, OtlpSink};
 pub use stats::{DeliveryReport, DeliveryStats};
-use transport::{Transport, TransportSettings};
 use worker::{Readiness, Settings, Shared};
 
 /// Where finished spans go, as far as reading them back is concerned.

@@ -19,13 +19,13 @@ use opentelemetry_sdk::Resource;
 use prost::Message as _;
 
 use super::otlp;
-use super::retry::{self, Failure, Verdict};
-use super::transport::{Accepted, LocalRuntime, Refused, Transport};
 use super::worker::{Extra, Sent, Sink};
+use crate::config::Experiment;
 use crate::mlflow::metadata::{self, ProcessMetadata, SpanTally};
 use crate::mlflow::rest::{self, TraceInfoUpdate, EXPERIMENT_ID_HEADER};
 use crate::record::{self, shape};
-use crate::setup::config::Experiment;
+use crate::transport::retry::{self, Failure, Verdict};
+use crate::transport::{Accepted, LocalRuntime, Refused, Transport};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::tracer;
 

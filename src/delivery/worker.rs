@@ -18,8 +18,8 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 use super::report::Reporter;
-use super::retry::{self, human, Failure};
 use super::stats::Counters;
+use crate::transport::retry::{self, human, Failure};
 
 /// What the processor sends the worker.
 // Spans are the hot path and the common message: no extra allocation (Box) per span.

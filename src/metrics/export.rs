@@ -13,8 +13,8 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
 use crate::delivery::report;
-use crate::delivery::retry::{self, Verdict};
-use crate::delivery::transport::{LocalRuntime, Transport};
+use crate::transport::retry::{self, Verdict};
+use crate::transport::{LocalRuntime, Transport};
 use crate::vocab::redact::redact_url_str;
 
 /// Tries of one export (passing failures only), within the request timeout each.

@@ -17,10 +17,10 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
+use crate::config::{Config, Experiment};
 use crate::delivery::Delivery;
 use crate::error::Error;
 use crate::mlflow::rest::DEFAULT_EXPERIMENT_ID;
-use crate::setup::config::{Config, Experiment};
 use crate::vocab::semconv::{self, gen_ai, metrics, otel};
 use export::OtlpMetricExporter;
 

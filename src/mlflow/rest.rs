@@ -8,9 +8,9 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::trace::{from_rest, Trace};
-use crate::delivery::retry::{transport_cause, Failure};
+use crate::config::Auth;
 use crate::error::Error;
-use crate::setup::config::Auth;
+use crate::transport::retry::{transport_cause, Failure};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 
 /// Header carrying the experiment id on OTLP export requests.

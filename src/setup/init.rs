@@ -16,10 +16,10 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
 
+use crate::config::Config;
 use crate::delivery;
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::setup::config::Config;
 use crate::setup::guard::TelemetryGuard;
 use crate::setup::pipeline::{Export, Pipeline, PipelineLayer, Settings, TraceBook};
 use crate::setup::processor::{MlflowSpanProcessor, RecordingThread};

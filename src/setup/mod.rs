@@ -1,9 +1,8 @@
-//! Setup: configuration, the per-pipeline state, installing the subscriber, and the guard.
+//! Setup, the wiring: the per-pipeline state, the span processor, installing the subscriber,
+//! and the guard. The settings it wires live in `config/`.
 
-pub(crate) mod config;
 pub(crate) mod guard;
 pub(crate) mod init;
-pub(crate) mod otlp;
 pub(crate) mod pipeline;
 pub(crate) mod processor;
 pub(crate) mod traces;

@@ -17,11 +17,9 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 
+use crate::config::{enabled_from_env, Config, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
 use crate::delivery::Target;
 use crate::record::content::{Capture, Redactor};
-use crate::setup::config::{
-    enabled_from_env, Config, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES,
-};
 use crate::vocab::semconv::env;
 
 /// What every traced call of a pipeline reads: fixed when the pipeline is built.

@@ -432,7 +432,7 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
                 format!(
                     "{stuck} span(s) not exported: still waiting for their recording after {} \
                  (a redaction hook that does not return?)",
-                    crate::delivery::retry::human(timeout)
+                    crate::transport::retry::human(timeout)
                 ),
             ));
         }

@@ -9,9 +9,9 @@ use prost::Message as _;
 use flate2::write::GzEncoder;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 
+use super::retry::{self, Failure, Verdict};
 use super::{Accepted, OtlpMessage, Refused, TransportSettings};
-use crate::delivery::retry::{self, Failure, Verdict};
-use crate::setup::config::{Compression, Protocol};
+use crate::config::{Compression, Protocol};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 
 /// OTLP/HTTP to one URL.

@@ -1,4 +1,5 @@
-//! [`Config`]: where spans go and how they are recorded.
+//! [`Config`]: where spans go and how they are recorded. A leaf every layer reads: it imports
+//! only the vocabulary and the recording types (`record::content`).
 //!
 //! Precedence, as in opentelemetry-rust: builder methods, then environment variables (read by
 //! [`Config::from_env`]), then defaults.
@@ -7,11 +8,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::otlp::{self, Endpoint, OtlpSettings, Signal};
-pub use super::otlp::{Compression, Protocol};
+pub(crate) mod otlp;
+
 use crate::record::content::{Capture, Redactor};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
+pub use otlp::{Compression, Protocol};
+use otlp::{Endpoint, OtlpSettings, Signal};
 
 /// Default cap of one attribute value, in bytes.
 pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;

@@ -10,10 +10,10 @@ use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::retry::{Failure, Verdict};
 use super::{Accepted, OtlpMessage, Refused, TransportSettings};
-use crate::delivery::retry::{Failure, Verdict};
+use crate::config::Compression;
 use crate::error::Error;
-use crate::setup::config::Compression;
 use crate::vocab::redact::{redact_url_str, UrlDebug};
 use crate::vocab::semconv::env;
 
@@ -121,10 +121,7 @@ impl GrpcTransport {
             Ok(Err(status)) => Err(classify(&status)),
             Err(_) => Err((
                 Verdict::Retry,
-                Failure::transient(format!(
-                    "no answer within {}",
-                    crate::delivery::retry::human(timeout)
-                )),
+                Failure::transient(format!("no answer within {}", super::retry::human(timeout))),
             )),
         }
     }

@@ -1,11 +1,16 @@
 //! How one OTLP request travels: [`Transport::Http`] (protobuf or JSON body, optionally
 //! gzip) or, with the `grpc` feature, [`Transport::Grpc`]. Both run on the export worker's
 //! runtime and classify every answer the same way ([`Verdict`], [`Failure`]) so that the
-//! sink's retry, split and accounting do not care which one carried the request.
+//! sink's retry, split and accounting do not care which one carried the request. [`retry`]
+//! says what an answer means and how long to wait before the next try.
+//!
+//! Below `mlflow/`, `delivery/` and `metrics/`, which all send through it; it reads only
+//! `config/` (compression, protocol), the error type and the vocabulary.
 
 #[cfg(feature = "grpc")]
 mod grpc;
 mod http;
+pub(crate) mod retry;
 
 use std::time::Duration;
 
@@ -18,9 +23,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::retry::{Failure, Verdict};
+use crate::config::{Compression, Protocol};
 use crate::error::Error;
-use crate::setup::config::{Compression, Protocol};
+use retry::{Failure, Verdict};
 
 /// Where a protocol is chosen, for errors.
 #[cfg(not(feature = "grpc"))]
