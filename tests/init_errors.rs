@@ -106,3 +106,16 @@ fn bad_env_value_is_named() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_misspelt_boolean_is_refused_by_name() {
+    for name in [
+        "MLFLOW_TRACING_ENABLED",
+        "MLFLOW_TRACING_STREAM_USAGE",
+        "OTEL_SDK_DISABLED",
+    ] {
+        let config = Config::from_vars(|k| (k == name).then(|| "flase".to_owned()));
+        let msg = init_error(config);
+        assert!(msg.contains(name) && msg.contains("\"flase\""), "{msg}");
+    }
+}

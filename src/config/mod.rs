@@ -6,15 +6,18 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub(crate) mod otlp;
+mod parse;
 
 use crate::record::content::{Capture, Redactor};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
 pub use otlp::{Compression, Protocol};
 use otlp::{Endpoint, OtlpSettings, Signal};
+use parse::Vars;
 
 /// Default cap of one attribute value, in bytes.
 pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;
@@ -85,6 +88,14 @@ pub enum Shape {
     SemanticConventions,
     /// MLflow Python's exact shape, for a collector that forwards to MLflow.
     Mlflow,
+}
+
+impl Shape {
+    /// Every shape, as `MLFLOW_TRACING_OTLP_SHAPE` spells it.
+    const NAMES: [(&'static str, Shape); 2] = [
+        ("semconv", Shape::SemanticConventions),
+        ("mlflow", Shape::Mlflow),
+    ];
 }
 
 /// Where spans are exported, as resolved from a [`Config`]. Its `Debug` hides URL
@@ -162,13 +173,14 @@ pub struct Config {
     pub(crate) metric_interval: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) export_timeout: Duration,
-    pub(crate) max_attribute_bytes: Option<usize>,
+    pub(crate) max_attribute_bytes: usize,
     pub(crate) provider: Option<String>,
+    /// `None`: not said here; [`enabled_by_env`] decides.
     pub(crate) enabled: Option<bool>,
-    pub(crate) stream_usage: Option<bool>,
-    pub(crate) genai_content: Option<bool>,
-    pub(crate) chunk_events: Option<(usize, usize)>,
-    pub(crate) capture: Option<Capture>,
+    pub(crate) stream_usage: bool,
+    pub(crate) genai_content: bool,
+    pub(crate) chunk_events: (usize, usize),
+    pub(crate) capture: Capture,
     pub(crate) redactor: Option<Redactor>,
     pub(crate) max_queue_spans: usize,
     pub(crate) max_queue_bytes: usize,
@@ -227,7 +239,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration with nothing set: the console destination, default limits.
+    /// A configuration with nothing set: the console destination, default limits. Every
+    /// default is here (a builder method or variable replaces it).
     pub fn new() -> Self {
         Self {
             tracking_uri: None,
@@ -246,13 +259,13 @@ impl Config {
             metric_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             export_timeout: DEFAULT_EXPORT_TIMEOUT,
-            max_attribute_bytes: None,
+            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
             provider: None,
             enabled: None,
-            stream_usage: None,
-            genai_content: None,
-            chunk_events: None,
-            capture: None,
+            stream_usage: true,
+            genai_content: false,
+            chunk_events: DEFAULT_CHUNK_EVENTS,
+            capture: Capture::default(),
             redactor: None,
             max_queue_spans: DEFAULT_MAX_QUEUE_SPANS,
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
@@ -304,123 +317,95 @@ impl Config {
     /// Where spans go follows MLflow Python's rules (see [`Config::destinations`]). A
     /// per-signal variable wins over the generic one, as the OpenTelemetry specification
     /// says. With none of the destination variables set, spans are printed to the console.
+    ///
+    /// Booleans are `true`/`1` or `false`/`0` (any case), numbers and durations whole numbers,
+    /// names matched in any case; anything else makes `init` fail, naming the variable (see
+    /// [`Config::from_vars`]). No other code of the crate reads a setting from the
+    /// environment.
     pub fn from_env() -> Self {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
     /// [`Config::from_env`] over any variable source (for tests and embedding).
+    ///
+    /// Each variable is read by the parser of its kind, the same for every variable of that
+    /// kind: booleans are `true`/`1` or `false`/`0` (any case), numbers and durations
+    /// (milliseconds) are whole numbers, names are matched in any case. A blank value counts
+    /// as unset; a value that does not parse is kept and makes [`crate::init`] /
+    /// [`crate::layer`] fail with an error naming the variable.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let mut vars = Vars::new(&get);
         let mut config = Self::new();
-        config.tracking_uri = get(env::MLFLOW_TRACKING_URI);
-        config.experiment = get(env::MLFLOW_EXPERIMENT_ID)
+        config.tracking_uri = vars.text(env::MLFLOW_TRACKING_URI);
+        config.experiment = vars
+            .text(env::MLFLOW_EXPERIMENT_ID)
             .map(Experiment::Id)
-            .or_else(|| get(env::MLFLOW_EXPERIMENT_NAME).map(Experiment::Name));
-        config.auth = get(env::MLFLOW_TRACKING_TOKEN)
+            .or_else(|| vars.text(env::MLFLOW_EXPERIMENT_NAME).map(Experiment::Name));
+        config.auth = vars
+            .text(env::MLFLOW_TRACKING_TOKEN)
             .map(Auth::Bearer)
             .or_else(|| {
                 Some(Auth::Basic {
-                    username: get(env::MLFLOW_TRACKING_USERNAME)?,
-                    password: get(env::MLFLOW_TRACKING_PASSWORD).unwrap_or_default(),
+                    username: vars.text(env::MLFLOW_TRACKING_USERNAME)?,
+                    password: vars.text(env::MLFLOW_TRACKING_PASSWORD).unwrap_or_default(),
                 })
             });
-        config.otlp = OtlpSettings::from_vars(Signal::Traces, &get, &mut config.invalid);
-        config.metrics = OtlpSettings::from_vars(Signal::Metrics, &get, &mut config.invalid);
-        let mut flag = |name: &'static str| {
-            let raw = get(name)?;
-            otlp::parse_bool(&raw)
-                .map_err(|reason| config.invalid.push((name, reason)))
-                .ok()
-        };
-        config.otlp_route = flag(env::MLFLOW_ENABLE_OTLP_EXPORTER);
-        config.dual_export = flag(env::MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT);
-        config.sdk_disabled = flag(env::OTEL_SDK_DISABLED).unwrap_or(false);
-        if let Some(raw) = get(env::MLFLOW_TRACING_OTLP_SHAPE) {
-            match raw.trim().to_ascii_lowercase().as_str() {
-                "semconv" => config.otlp_shape = Shape::SemanticConventions,
-                "mlflow" => config.otlp_shape = Shape::Mlflow,
-                _ => config.invalid.push((
-                    env::MLFLOW_TRACING_OTLP_SHAPE,
-                    format!("expected semconv or mlflow, got {raw:?}"),
-                )),
-            }
+        config.otlp = OtlpSettings::from_vars(Signal::Traces, &mut vars);
+        config.metrics = OtlpSettings::from_vars(Signal::Metrics, &mut vars);
+        config.otlp_route = vars.boolean(env::MLFLOW_ENABLE_OTLP_EXPORTER);
+        config.dual_export = vars.boolean(env::MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT);
+        if let Some(disabled) = vars.boolean(env::OTEL_SDK_DISABLED) {
+            config.sdk_disabled = disabled;
         }
-        config.service_name = get(env::OTEL_SERVICE_NAME);
-        if let Some(raw) = get(env::OTEL_RESOURCE_ATTRIBUTES) {
-            match otlp::parse_key_values(&raw) {
-                Ok(attributes) => config.resource_attributes = attributes,
-                Err(reason) => config.invalid.push((env::OTEL_RESOURCE_ATTRIBUTES, reason)),
-            }
+        if let Some(shape) = vars.one_of(env::MLFLOW_TRACING_OTLP_SHAPE, &Shape::NAMES) {
+            config.otlp_shape = shape;
         }
-        config.provider = get(env::MLFLOW_TRACING_PROVIDER);
-        if let Some(raw) = get(env::MLFLOW_TRACING_ENABLED) {
-            config.enabled = Some(enabled_from_env(Some(raw)));
+        config.service_name = vars.text(env::OTEL_SERVICE_NAME);
+        if let Some(attributes) = vars.key_values(env::OTEL_RESOURCE_ATTRIBUTES) {
+            config.resource_attributes = attributes;
         }
-        if let Some(raw) = get(env::MLFLOW_TRACING_GENAI_CONTENT) {
-            let on = raw.trim().to_ascii_lowercase();
-            config.genai_content = Some(matches!(on.as_str(), "true" | "1" | "on" | "yes"));
+        config.provider = vars.text(env::MLFLOW_TRACING_PROVIDER);
+        config.enabled = vars.boolean(env::MLFLOW_TRACING_ENABLED);
+        if let Some(on) = vars.boolean(env::MLFLOW_TRACING_GENAI_CONTENT) {
+            config.genai_content = on;
+        }
+        if let Some(inject) = vars.boolean(env::MLFLOW_TRACING_STREAM_USAGE) {
+            config.stream_usage = inject;
         }
         // Ours wins over the OpenTelemetry one (`true` = full, `false` = metadata only).
-        if let Some(raw) = get(env::MLFLOW_TRACING_CAPTURE) {
-            match raw.parse() {
-                Ok(capture) => config.capture = Some(capture),
-                Err(reason) => config.invalid.push((env::MLFLOW_TRACING_CAPTURE, reason)),
+        if vars.text(env::MLFLOW_TRACING_CAPTURE).is_some() {
+            if let Some(capture) = vars.one_of(env::MLFLOW_TRACING_CAPTURE, &Capture::NAMES) {
+                config.capture = capture;
             }
-        } else if let Some(raw) = get(env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT) {
-            match otlp::parse_bool(&raw) {
-                Ok(true) => config.capture = Some(Capture::Full),
-                Ok(false) => config.capture = Some(Capture::Metadata),
-                Err(reason) => config.invalid.push((
-                    env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
-                    reason,
-                )),
-            }
+        } else if let Some(full) =
+            vars.boolean(env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)
+        {
+            config.capture = if full {
+                Capture::Full
+            } else {
+                Capture::Metadata
+            };
         }
-        if let Some(raw) = get(env::MLFLOW_TRACING_STREAM_USAGE) {
-            config.stream_usage = Some(enabled_from_env(Some(raw)));
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        if let Some(n) = vars.number(env::OTEL_BSP_MAX_QUEUE_SIZE, 1) {
+            config.max_queue_spans = count(n);
         }
-        let mut number = |name: &'static str, min: u64| -> Option<u64> {
-            let raw = get(name)?;
-            match raw.trim().parse::<u64>() {
-                Ok(n) if n >= min => Some(n),
-                _ => {
-                    config.invalid.push((
-                        name,
-                        format!("expected a whole number >= {min}, got {raw:?}"),
-                    ));
-                    None
-                }
-            }
-        };
-        let queue = number(env::OTEL_BSP_MAX_QUEUE_SIZE, 1);
-        let batch = number(env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1);
-        let delay = number(env::OTEL_BSP_SCHEDULE_DELAY, 0);
-        let timeout = number(env::OTEL_BSP_EXPORT_TIMEOUT, 1);
-        let interval = number(env::OTEL_METRIC_EXPORT_INTERVAL, 1);
-        if let Some(n) = queue {
-            config.max_queue_spans = usize::try_from(n).unwrap_or(usize::MAX);
+        if let Some(n) = vars.number(env::OTEL_BSP_MAX_EXPORT_BATCH_SIZE, 1) {
+            config.max_batch_spans = count(n);
         }
-        if let Some(n) = batch {
-            config.max_batch_spans = usize::try_from(n).unwrap_or(usize::MAX);
+        if let Some(delay) = vars.millis(env::OTEL_BSP_SCHEDULE_DELAY, 0) {
+            config.schedule_delay = delay;
         }
-        if let Some(ms) = delay {
-            config.schedule_delay = Duration::from_millis(ms);
+        if let Some(timeout) = vars.millis(env::OTEL_BSP_EXPORT_TIMEOUT, 1) {
+            config.export_timeout = timeout;
         }
-        if let Some(ms) = timeout {
-            config.export_timeout = Duration::from_millis(ms);
+        if let Some(interval) = vars.millis(env::OTEL_METRIC_EXPORT_INTERVAL, 1) {
+            config.metric_interval = interval;
         }
-        if let Some(ms) = interval {
-            config.metric_interval = Duration::from_millis(ms);
+        if let Some(n) = vars.number(env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES, 64) {
+            config.max_attribute_bytes = count(n);
         }
-        if let Some(raw) = get(env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES) {
-            match raw.trim().parse::<usize>() {
-                Ok(n) if n >= 64 => config.max_attribute_bytes = Some(n),
-                _ => config.invalid.push((
-                    env::MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES,
-                    format!("expected a whole number of bytes >= 64, got {raw:?}"),
-                )),
-            }
-        }
+        config.invalid = vars.invalid;
         config
     }
 
@@ -659,7 +644,7 @@ impl Config {
     /// Largest attribute value in bytes; longer JSON is cut so that it stays valid JSON.
     /// Env: `MLFLOW_TRACING_MAX_ATTRIBUTE_BYTES`. Default: 131072.
     pub fn with_max_attribute_bytes(mut self, max: usize) -> Self {
-        self.max_attribute_bytes = Some(max);
+        self.max_attribute_bytes = max;
         self
     }
 
@@ -682,7 +667,7 @@ impl Config {
     /// handed to the caller. Turn off for servers that reject `stream_options`.
     /// Env: `MLFLOW_TRACING_STREAM_USAGE`. Default: on.
     pub fn with_stream_usage(mut self, inject: bool) -> Self {
-        self.stream_usage = Some(inject);
+        self.stream_usage = inject;
         self
     }
 
@@ -692,7 +677,7 @@ impl Config {
     /// the conventions make content opt-in, so it is off by default; it roughly doubles the
     /// size of chat spans. Env: `MLFLOW_TRACING_GENAI_CONTENT`. Default: off.
     pub fn with_genai_content(mut self, on: bool) -> Self {
-        self.genai_content = Some(on);
+        self.genai_content = on;
         self
     }
 
@@ -702,7 +687,7 @@ impl Config {
     /// inputs and outputs alike. Env: `MLFLOW_TRACING_CAPTURE` (`full`, `metadata`, `none`),
     /// else `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` (`false` = metadata).
     pub fn with_content_capture(mut self, capture: Capture) -> Self {
-        self.capture = Some(capture);
+        self.capture = capture;
         self
     }
 
@@ -724,7 +709,7 @@ impl Config {
     /// How many `mlflow.chunk.item.N` events a streamed call keeps: the first `head` and the
     /// last `tail` chunks (a 10k-chunk answer cannot blow up its span). Default: 100 and 20.
     pub fn with_stream_chunk_events(mut self, head: usize, tail: usize) -> Self {
-        self.chunk_events = Some((head, tail));
+        self.chunk_events = (head, tail);
         self
     }
 
@@ -787,32 +772,19 @@ impl Config {
     }
 }
 
-/// Parses `MLFLOW_TRACING_ENABLED`; anything but an explicit "off" value keeps tracing on.
-pub(crate) fn enabled_from_env(value: Option<String>) -> bool {
-    !matches!(
-        value
-            .as_deref()
-            .map(str::trim)
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("false" | "0" | "off" | "no")
-    )
+/// `MLFLOW_TRACING_ENABLED` as the process started with it, read once through
+/// [`Config::from_env`]: what a pipeline whose [`Config`] does not say starts with, and
+/// whether calls are traced under a subscriber that has no pipeline. Unset, or a value that
+/// does not parse (which `init` of a config read from the environment refuses), is on.
+pub(crate) fn enabled_by_env() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| Config::from_env().enabled.unwrap_or(true))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    #[test]
-    fn env_parsing() {
-        assert!(enabled_from_env(None));
-        assert!(enabled_from_env(Some("true".into())));
-        assert!(enabled_from_env(Some("1".into())));
-        assert!(!enabled_from_env(Some("false".into())));
-        assert!(!enabled_from_env(Some(" OFF ".into())));
-        assert!(!enabled_from_env(Some("0".into())));
-    }
 
     fn vars(pairs: &[(&str, &str)]) -> Config {
         let map: HashMap<String, String> = pairs
@@ -951,11 +923,64 @@ mod tests {
 
     #[test]
     fn genai_content_is_opt_in() {
-        assert_eq!(vars(&[]).genai_content, None);
+        assert!(!vars(&[]).genai_content);
         let on = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "true")]);
-        assert_eq!(on.genai_content, Some(true));
-        let off = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "no")]);
-        assert_eq!(off.genai_content, Some(false));
+        assert!(on.genai_content);
+        let off = vars(&[("MLFLOW_TRACING_GENAI_CONTENT", "0")]);
+        assert!(!off.genai_content);
+    }
+
+    /// Every boolean variable, with the value it reads as: the same spellings for all, and
+    /// anything else refused by name (never silently on or off).
+    #[test]
+    fn every_boolean_variable_reads_the_same_way() {
+        type Read = fn(&Config) -> Option<bool>;
+        let booleans: [(&str, Read); 7] = [
+            (env::MLFLOW_TRACING_ENABLED, |c| c.enabled),
+            (env::MLFLOW_TRACING_STREAM_USAGE, |c| Some(c.stream_usage)),
+            (env::MLFLOW_TRACING_GENAI_CONTENT, |c| Some(c.genai_content)),
+            (env::MLFLOW_ENABLE_OTLP_EXPORTER, |c| c.otlp_route),
+            (env::MLFLOW_TRACE_ENABLE_OTLP_DUAL_EXPORT, |c| c.dual_export),
+            (env::OTEL_SDK_DISABLED, |c| Some(c.sdk_disabled)),
+            (
+                env::OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+                |c| Some(c.capture == Capture::Full),
+            ),
+        ];
+        let valid = [
+            ("true", true),
+            ("TRUE", true),
+            (" True ", true),
+            ("1", true),
+            ("false", false),
+            ("FALSE", false),
+            (" False", false),
+            ("0", false),
+        ];
+        for (name, read) in booleans {
+            for (raw, expected) in valid {
+                let config = vars(&[(name, raw)]);
+                assert!(
+                    config.invalid.is_empty(),
+                    "{name}={raw:?}: {:?}",
+                    config.invalid
+                );
+                assert_eq!(read(&config), Some(expected), "{name}={raw:?}");
+            }
+            for raw in ["flase", "yes", "no", "on", "off", "2", "enabled"] {
+                let config = vars(&[(name, raw)]);
+                assert_eq!(config.invalid.len(), 1, "{name}={raw:?}");
+                let (named, reason) = &config.invalid[0];
+                assert_eq!(*named, name);
+                assert!(reason.contains(&format!("{raw:?}")), "{name}: {reason}");
+                // A refused value leaves the default in place.
+                assert_eq!(read(&config), read(&Config::new()), "{name}={raw:?}");
+            }
+            // Blank is unset.
+            let config = vars(&[(name, "  ")]);
+            assert!(config.invalid.is_empty(), "{name}");
+            assert_eq!(read(&config), read(&Config::new()), "{name}");
+        }
     }
 
     #[test]
@@ -1085,19 +1110,19 @@ mod tests {
 
     #[test]
     fn capture_variables_and_precedence() {
-        assert_eq!(vars(&[]).capture, None);
+        assert_eq!(vars(&[]).capture, Capture::Full);
         let otel = vars(&[(
             "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
             "false",
         )]);
-        assert_eq!(otel.capture, Some(Capture::Metadata));
+        assert_eq!(otel.capture, Capture::Metadata);
         let both = vars(&[
             ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true"),
             ("MLFLOW_TRACING_CAPTURE", "none"),
         ]);
-        assert_eq!(both.capture, Some(Capture::None), "ours wins");
+        assert_eq!(both.capture, Capture::None, "ours wins");
         let builder = both.with_content_capture(Capture::Full);
-        assert_eq!(builder.capture, Some(Capture::Full), "the builder wins");
+        assert_eq!(builder.capture, Capture::Full, "the builder wins");
         let bad = vars(&[("MLFLOW_TRACING_CAPTURE", "some")]);
         assert_eq!(bad.invalid[0].0, "MLFLOW_TRACING_CAPTURE");
         assert!(bad.invalid[0].1.contains("\"some\""));

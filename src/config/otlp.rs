@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::parse::{self, Vars};
 use crate::vocab::redact::{HeadersDebug, UrlDebug};
 use crate::vocab::semconv::env;
 
@@ -34,6 +35,13 @@ impl Protocol {
         }
     }
 
+    /// Every protocol, as the variable spells it.
+    const NAMES: [(&'static str, Protocol); 3] = [
+        ("grpc", Protocol::Grpc),
+        ("http/protobuf", Protocol::HttpProtobuf),
+        ("http/json", Protocol::HttpJson),
+    ];
+
     /// Whether this is one of the HTTP flavours.
     pub fn is_http(&self) -> bool {
         !matches!(self, Protocol::Grpc)
@@ -50,14 +58,7 @@ impl FromStr for Protocol {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "grpc" => Ok(Protocol::Grpc),
-            "http/protobuf" => Ok(Protocol::HttpProtobuf),
-            "http/json" => Ok(Protocol::HttpJson),
-            other => Err(format!(
-                "unknown OTLP protocol {other:?} (expected grpc, http/protobuf or http/json)"
-            )),
-        }
+        parse::one_of(s, &Protocol::NAMES)
     }
 }
 
@@ -71,17 +72,21 @@ pub enum Compression {
     Gzip,
 }
 
+impl Compression {
+    /// Every compression, as the variable spells it.
+    const NAMES: [(&'static str, Compression); 2] =
+        [("gzip", Compression::Gzip), ("none", Compression::None)];
+}
+
 impl FromStr for Compression {
     type Err = String;
 
+    /// `gzip` or `none` (any case); an empty value is `none`.
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "none" | "" => Ok(Compression::None),
-            "gzip" => Ok(Compression::Gzip),
-            other => Err(format!(
-                "unsupported compression {other:?} (expected gzip or none)"
-            )),
+        if s.trim().is_empty() {
+            return Ok(Compression::None);
         }
+        parse::one_of(s, &Compression::NAMES)
     }
 }
 
@@ -171,63 +176,41 @@ impl fmt::Debug for OtlpSettings {
 }
 
 impl OtlpSettings {
-    /// Reads `signal`'s variables through `get`; a bad value is pushed to `invalid` with the
-    /// variable's name and the value.
-    pub(crate) fn from_vars(
-        signal: Signal,
-        get: &impl Fn(&str) -> Option<String>,
-        invalid: &mut Vec<(&'static str, String)>,
-    ) -> Self {
-        let vars = signal.vars();
-        // The signal's variable, else the generic one; with the name of the one used.
-        let pick = |specific: &'static str, generic: &'static str| {
-            get(specific)
-                .map(|v| (specific, v))
-                .or_else(|| get(generic).map(|v| (generic, v)))
-        };
-        let mut settings = Self {
-            endpoint: get(vars.endpoint)
-                .map(Endpoint::Exact)
-                .or_else(|| get(env::OTEL_EXPORTER_OTLP_ENDPOINT).map(Endpoint::Base)),
-            ..Self::default()
-        };
-        if let Some((name, raw)) = pick(vars.protocol, env::OTEL_EXPORTER_OTLP_PROTOCOL) {
-            match raw.parse() {
-                Ok(protocol) => settings.protocol = Some(protocol),
-                Err(reason) => invalid.push((name, reason)),
-            }
+    /// Reads `signal`'s variables, each through the parser of its kind; a bad value is
+    /// recorded in `vars` with the variable's name.
+    pub(crate) fn from_vars(signal: Signal, vars: &mut Vars<'_>) -> Self {
+        let names = signal.vars();
+        let endpoint = vars.text(names.endpoint).map(Endpoint::Exact).or_else(|| {
+            vars.text(env::OTEL_EXPORTER_OTLP_ENDPOINT)
+                .map(Endpoint::Base)
+        });
+        // The signal's variable, else the generic one.
+        let pick = |specific: &'static str, generic: &'static str| vars.first(specific, generic);
+        let protocol = pick(names.protocol, env::OTEL_EXPORTER_OTLP_PROTOCOL);
+        let headers = pick(names.headers, env::OTEL_EXPORTER_OTLP_HEADERS);
+        let timeout = pick(names.timeout, env::OTEL_EXPORTER_OTLP_TIMEOUT);
+        let compression = pick(names.compression, env::OTEL_EXPORTER_OTLP_COMPRESSION);
+        let certificate = pick(names.certificate, env::OTEL_EXPORTER_OTLP_CERTIFICATE);
+        Self {
+            endpoint,
+            protocol: protocol.and_then(|name| vars.one_of(name, &Protocol::NAMES)),
+            // The value may hold secrets: the error names the variable, not the value.
+            headers: headers
+                .and_then(|name| vars.key_values(name))
+                .unwrap_or_default(),
+            timeout: timeout.and_then(|name| vars.millis(name, 1)),
+            compression: compression.and_then(|name| vars.one_of(name, &Compression::NAMES)),
+            certificate: certificate.and_then(|name| {
+                vars.parse(name, |raw| {
+                    let path = PathBuf::from(raw.trim());
+                    if path.is_file() {
+                        Ok(path)
+                    } else {
+                        Err(format!("{raw:?} is not a readable file"))
+                    }
+                })
+            }),
         }
-        if let Some((name, raw)) = pick(vars.headers, env::OTEL_EXPORTER_OTLP_HEADERS) {
-            match parse_key_values(&raw) {
-                Ok(headers) => settings.headers = headers,
-                // The value may hold secrets: name the variable, not the value.
-                Err(reason) => invalid.push((name, reason)),
-            }
-        }
-        if let Some((name, raw)) = pick(vars.timeout, env::OTEL_EXPORTER_OTLP_TIMEOUT) {
-            match raw.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => settings.timeout = Some(Duration::from_millis(ms)),
-                _ => invalid.push((
-                    name,
-                    format!("expected a timeout in milliseconds > 0, got {raw:?}"),
-                )),
-            }
-        }
-        if let Some((name, raw)) = pick(vars.compression, env::OTEL_EXPORTER_OTLP_COMPRESSION) {
-            match raw.parse() {
-                Ok(compression) => settings.compression = Some(compression),
-                Err(reason) => invalid.push((name, reason)),
-            }
-        }
-        if let Some((name, raw)) = pick(vars.certificate, env::OTEL_EXPORTER_OTLP_CERTIFICATE) {
-            let path = PathBuf::from(raw.trim());
-            if path.is_file() {
-                settings.certificate = Some(path);
-            } else {
-                invalid.push((name, format!("{raw:?} is not a readable file")));
-            }
-        }
-        settings
     }
 
     /// The protocol in force: set, else `http/protobuf` (the specification's default).
@@ -248,60 +231,6 @@ impl OtlpSettings {
     }
 }
 
-/// Parses a W3C-baggage-style list, `k1=v1,k2=v2`, as `OTEL_EXPORTER_OTLP_HEADERS` and
-/// `OTEL_RESOURCE_ATTRIBUTES` use it: entries split on `,`, each on its first `=`, keys and
-/// values trimmed and percent-decoded. An entry without `=` or with an empty key is an
-/// error (which names the entry's position, not its value: it may be a secret).
-pub(crate) fn parse_key_values(raw: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for (index, entry) in raw.split(',').enumerate() {
-        if entry.trim().is_empty() {
-            continue;
-        }
-        let Some((key, value)) = entry.split_once('=') else {
-            return Err(format!(
-                "entry {} has no `=` (expected a list like key1=value1,key2=value2)",
-                index + 1
-            ));
-        };
-        let key = percent_decode(key.trim());
-        if key.is_empty() {
-            return Err(format!("entry {} has an empty key", index + 1));
-        }
-        out.push((key, percent_decode(value.trim())));
-    }
-    Ok(out)
-}
-
-/// `%XX` decoding; anything malformed is kept as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses a boolean variable as MLflow does (`true`/`1`, `false`/`0`, any case).
-pub(crate) fn parse_bool(raw: &str) -> Result<bool, String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        _ => Err(format!("expected true or false, got {raw:?}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,9 +241,10 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let mut invalid = Vec::new();
-        let settings = OtlpSettings::from_vars(signal, &|k| map.get(k).cloned(), &mut invalid);
-        (settings, invalid)
+        let get = |k: &str| map.get(k).cloned();
+        let mut vars = Vars::new(&get);
+        let settings = OtlpSettings::from_vars(signal, &mut vars);
+        (settings, vars.invalid)
     }
 
     #[test]
@@ -393,24 +323,6 @@ mod tests {
     }
 
     #[test]
-    fn headers_are_a_url_decoded_list() {
-        assert_eq!(
-            parse_key_values(" api-key = s%20e%3Dcret , x-team=ml,, ").unwrap(),
-            [
-                ("api-key".to_owned(), "s e=cret".to_owned()),
-                ("x-team".to_owned(), "ml".to_owned())
-            ]
-        );
-        // `=` inside a value is kept (split on the first one).
-        assert_eq!(
-            parse_key_values("authorization=Basic dXNlcjpw==").unwrap(),
-            [("authorization".to_owned(), "Basic dXNlcjpw==".to_owned())]
-        );
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
-    }
-
-    #[test]
     fn bad_values_name_the_variable() {
         let (_, invalid) = read(
             Signal::Traces,
@@ -441,12 +353,5 @@ mod tests {
         assert!(invalid[2].1.contains("\"10s\""));
         assert!(invalid[3].1.contains("\"zstd\""));
         assert!(invalid[4].1.contains("/no/such/ca.pem"));
-    }
-
-    #[test]
-    fn booleans_as_mlflow_reads_them() {
-        assert_eq!(parse_bool("True"), Ok(true));
-        assert_eq!(parse_bool("0"), Ok(false));
-        assert!(parse_bool("maybe").unwrap_err().contains("\"maybe\""));
     }
 }

@@ -29,6 +29,13 @@ pub enum Capture {
 }
 
 impl Capture {
+    /// Every mode, as `MLFLOW_TRACING_CAPTURE` spells it.
+    pub(crate) const NAMES: [(&'static str, Capture); 3] = [
+        ("full", Capture::Full),
+        ("metadata", Capture::Metadata),
+        ("none", Capture::None),
+    ];
+
     /// The mode in force: the one asked for, at most [`Capture::Metadata`] when the crate was
     /// built without its `content` feature.
     pub fn effective(self) -> Self {

@@ -10,17 +10,16 @@
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 
-use crate::config::{enabled_from_env, Config, DEFAULT_CHUNK_EVENTS, DEFAULT_MAX_ATTRIBUTE_BYTES};
+use crate::config::{enabled_by_env, Config};
 use crate::delivery::Target;
 use crate::record::content::{Capture, Redactor};
-use crate::vocab::semconv::env;
 
 /// What every traced call of a pipeline reads: fixed when the pipeline is built.
 #[derive(Debug, Clone)]
@@ -42,42 +41,31 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The settings `config` asks for, defaults elsewhere.
+    /// The settings `config` asks for (its defaults are [`Config::new`]'s).
     pub(crate) fn from_config(config: &Config) -> Self {
         Self {
-            max_attribute_bytes: config
-                .max_attribute_bytes
-                .unwrap_or(DEFAULT_MAX_ATTRIBUTE_BYTES),
+            max_attribute_bytes: config.max_attribute_bytes,
             provider: config.provider.clone(),
-            stream_usage: config.stream_usage.unwrap_or(true),
-            genai_content: config.genai_content.unwrap_or(false),
-            chunk_events: config.chunk_events.unwrap_or(DEFAULT_CHUNK_EVENTS),
-            capture: config.capture.unwrap_or_default().effective(),
+            stream_usage: config.stream_usage,
+            genai_content: config.genai_content,
+            chunk_events: config.chunk_events,
+            capture: config.capture.effective(),
             redactor: config.redactor.clone(),
         }
     }
 
-    /// Whether a pipeline built from `config` starts traced: [`Config::with_enabled`], else
-    /// `MLFLOW_TRACING_ENABLED`.
+    /// Whether a pipeline built from `config` starts traced: [`Config::with_enabled`] or
+    /// `MLFLOW_TRACING_ENABLED` as [`Config::from_env`] read it, else the variable as the
+    /// process started with it (read once).
     pub(crate) fn enabled_in(config: &Config) -> bool {
-        !config.sdk_disabled
-            && config.enabled.unwrap_or_else(|| {
-                enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok())
-            })
+        !config.sdk_disabled && config.enabled.unwrap_or_else(enabled_by_env)
     }
 }
 
 impl Default for Settings {
+    /// The settings of [`Config::new`].
     fn default() -> Self {
-        Self {
-            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
-            provider: None,
-            stream_usage: true,
-            genai_content: false,
-            chunk_events: DEFAULT_CHUNK_EVENTS,
-            capture: Capture::default().effective(),
-            redactor: None,
-        }
+        Self::from_config(&Config::new())
     }
 }
 
@@ -273,7 +261,8 @@ impl Pipeline {
 }
 
 /// What a traced call uses: the current pipeline's switch and settings, or, under a
-/// subscriber without a [`PipelineLayer`], the defaults and `MLFLOW_TRACING_ENABLED`.
+/// subscriber without a [`PipelineLayer`], the defaults and `MLFLOW_TRACING_ENABLED` as the
+/// process started with it (read once, never per call).
 #[derive(Debug, Clone)]
 pub(crate) enum Scope {
     /// Under a pipeline.
@@ -287,8 +276,10 @@ impl Scope {
     pub(crate) fn current() -> Option<Scope> {
         match Pipeline::current() {
             Some(pipeline) => pipeline.is_enabled().then_some(Scope::Pipeline(pipeline)),
-            None => enabled_from_env(std::env::var(env::MLFLOW_TRACING_ENABLED).ok())
-                .then(|| Scope::Bare(Arc::default())),
+            None => enabled_by_env().then(|| {
+                static DEFAULTS: OnceLock<Arc<Settings>> = OnceLock::new();
+                Scope::Bare(Arc::clone(DEFAULTS.get_or_init(Arc::default)))
+            }),
         }
     }
 
@@ -327,8 +318,9 @@ impl<S: Subscriber> tracing_subscriber::Layer<S> for PipelineLayer {
 /// traced calls go straight to async-openai and create no span. Without a pipeline (no
 /// [`crate::init`] / [`crate::layer`] in the current subscriber) it does nothing.
 ///
-/// The initial state comes from `MLFLOW_TRACING_ENABLED` (`false`/`0`/`off` disables), then
-/// [`crate::Config::with_enabled`].
+/// The initial state comes from [`crate::Config::with_enabled`], else `MLFLOW_TRACING_ENABLED`
+/// (`false` or `0` disables; read once per process when the config was not read by
+/// [`crate::Config::from_env`]).
 pub fn set_enabled(enabled: bool) {
     if let Some(pipeline) = Pipeline::current() {
         pipeline.set_enabled(enabled);
