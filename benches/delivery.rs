@@ -225,7 +225,6 @@ async fn outage(traced: &Traced, secs: f64, full: bool) {
         "| shutdown with the endpoint down | {:.1} s |",
         drain.as_secs_f64()
     );
-
 }
 
 /// The MLflow route: MLflow's own capacity first (OTLP ingest and StartTraceV3, measured
@@ -236,7 +235,9 @@ async fn mlflow_rows(uri: &str, traced: &Traced) {
     let (ingest, start_trace) = mlflow_capacity(uri, traced).await;
     println!("\n## MLflow at {uri}: its own capacity, measured directly\n");
     println!("| figure | value |\n|---|---|");
-    println!("| OTLP ingest (10 requests of 200 chat spans, one after another) | {ingest:.0} spans/s |");
+    println!(
+        "| OTLP ingest (10 requests of 200 chat spans, one after another) | {ingest:.0} spans/s |"
+    );
     println!("| StartTraceV3 (40 calls, one after another) | {start_trace:.0} calls/s |");
 
     println!("\n## MLflow through the pipeline: {secs} s per row, trace metadata on\n");
@@ -252,7 +253,11 @@ async fn mlflow_rows(uri: &str, traced: &Traced) {
         );
     for (agent_shaped, rate) in rows {
         let Some(rate) = rate else { continue };
-        let kind = if agent_shaped { "agent (4 spans)" } else { "chat (1 span)" };
+        let kind = if agent_shaped {
+            "agent (4 spans)"
+        } else {
+            "chat (1 span)"
+        };
         let name = format!(
             "delivery-bench-{}-{rate}-{}",
             if agent_shaped { "agent" } else { "chat" },
@@ -306,7 +311,11 @@ async fn get_weather(city: String) -> String {
 #[mlflow_tracing::trace(span_type = mlflow_tracing::SpanType::Agent, skip(client))]
 async fn agent(client: &Traced, i: usize) {
     let request = seed_request("deepseek-chat");
-    client.chat().create(request.clone()).await.expect("canned call");
+    client
+        .chat()
+        .create(request.clone())
+        .await
+        .expect("canned call");
     get_weather(format!("city {i}")).await;
     client.chat().create(request).await.expect("canned call");
 }
@@ -337,7 +346,10 @@ async fn mlflow_capacity(uri: &str, traced: &Traced) -> (f64, f64) {
         .json()
         .await
         .expect("JSON");
-    let experiment = created["experiment_id"].as_str().expect("experiment id").to_owned();
+    let experiment = created["experiment_id"]
+        .as_str()
+        .expect("experiment id")
+        .to_owned();
     let mut key = u128::from(std::process::id()) << 64;
     let mut fresh = |span: &opentelemetry_proto::tonic::trace::v1::Span| {
         key += 1;
