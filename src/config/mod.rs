@@ -144,6 +144,16 @@ impl fmt::Debug for Destination {
     }
 }
 
+/// Where MLflow's `mlflow.user` trace metadata comes from, first set wins: MLflow's own user
+/// name, then what Python's `getpass.getuser()` reads.
+pub(crate) const USER_NAME_VARIABLES: [&str; 5] = [
+    env::MLFLOW_TRACKING_USERNAME,
+    "LOGNAME",
+    "USER",
+    "LNAME",
+    "USERNAME",
+];
+
 /// Telemetry configuration for [`crate::init`] / [`crate::layer`].
 ///
 /// ```
@@ -191,6 +201,9 @@ pub struct Config {
     pub(crate) require_backend: bool,
     /// Environment values that could not be parsed; reported by `init`.
     pub(crate) invalid: Vec<(&'static str, String)>,
+    /// The user name the environment gives, for MLflow's `mlflow.user` trace metadata
+    /// ([`USER_NAME_VARIABLES`]); unset, the account name is used.
+    pub(crate) user_name: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -228,6 +241,7 @@ impl fmt::Debug for Config {
             .field("stderr_warnings", &self.stderr_warnings)
             .field("require_backend", &self.require_backend)
             .field("invalid", &self.invalid)
+            .field("user_name", &self.user_name)
             .finish()
     }
 }
@@ -275,6 +289,7 @@ impl Config {
             stderr_warnings: true,
             require_backend: false,
             invalid: Vec::new(),
+            user_name: None,
         }
     }
 
@@ -337,6 +352,9 @@ impl Config {
         let mut vars = Vars::new(&get);
         let mut config = Self::new();
         config.tracking_uri = vars.text(env::MLFLOW_TRACKING_URI);
+        config.user_name = USER_NAME_VARIABLES
+            .into_iter()
+            .find_map(|name| vars.text(name));
         config.experiment = vars
             .text(env::MLFLOW_EXPERIMENT_ID)
             .map(Experiment::Id)
@@ -919,6 +937,27 @@ mod tests {
         // A builder method wins over the variable.
         let builder = vars(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]).with_max_queue_spans(7);
         assert_eq!(builder.max_queue_spans, 7);
+    }
+
+    /// `mlflow.user` comes from MLflow's variable first, then what `getpass.getuser()` reads,
+    /// a blank value counting as unset; `Config::new` reads nothing.
+    #[test]
+    fn user_name_order() {
+        let user = |pairs: &[(&'static str, &'static str)]| vars(pairs).user_name;
+        let ml = [("USER", "bob"), ("MLFLOW_TRACKING_USERNAME", "ml")];
+        assert_eq!(user(&ml).as_deref(), Some("ml"));
+        assert_eq!(
+            user(&[("USER", "bob"), ("LOGNAME", "alice")]).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            user(&[("LOGNAME", " "), ("USER", "bob")]).as_deref(),
+            Some("bob")
+        );
+        assert_eq!(user(&[("USERNAME", "win")]).as_deref(), Some("win"));
+        assert_eq!(user(&[("LNAME", "l")]).as_deref(), Some("l"));
+        assert_eq!(user(&[]), None);
+        assert_eq!(Config::new().user_name, None);
     }
 
     #[test]

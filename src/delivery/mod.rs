@@ -226,6 +226,7 @@ fn start_lane(
                 experiment,
                 experiment_id,
                 unusable: None,
+                user_name: config.user_name.clone(),
             };
             (
                 OtlpSink::new(endpoint, transport, Some(route), false),

@@ -42,6 +42,8 @@ pub(crate) struct MlflowRoute {
     pub(crate) experiment_id: Option<String>,
     /// Set when the experiment cannot be used at all (deleted, ...).
     pub(crate) unusable: Option<String>,
+    /// `mlflow.user` as the environment gave it ([`crate::config::Config`]).
+    pub(crate) user_name: Option<String>,
 }
 
 /// Traces whose metadata waits for the worker's spare time at most; beyond this many, a
@@ -191,8 +193,15 @@ fn take_user_metadata(span: &mut SpanData) -> BTreeMap<String, String> {
 impl TraceInfoState {
     /// Describes every trace whose root span is in `spans` for StartTraceV3 (removing the
     /// user metadata from the roots), and remembers the other spans for their roots to come.
-    fn describe(&mut self, spans: &mut [SpanData], experiment_id: &str) -> Vec<TraceInfoUpdate> {
-        let process = self.process.get_or_insert_with(ProcessMetadata::resolve);
+    fn describe(
+        &mut self,
+        spans: &mut [SpanData],
+        experiment_id: &str,
+        user_name: Option<&str>,
+    ) -> Vec<TraceInfoUpdate> {
+        let process = self
+            .process
+            .get_or_insert_with(|| ProcessMetadata::resolve(user_name));
         let mut roots = Vec::new();
         for (index, span) in spans.iter_mut().enumerate() {
             if record::is_local_root(span) {
@@ -286,7 +295,8 @@ impl Sink for OtlpSink {
         let metadata = match &self.mlflow {
             Some(route) => {
                 let experiment_id = route.experiment_id.as_deref().unwrap_or_default();
-                self.trace_info.describe(&mut spans, experiment_id)
+                self.trace_info
+                    .describe(&mut spans, experiment_id, route.user_name.as_deref())
             }
             None => Vec::new(),
         };
@@ -457,7 +467,7 @@ mod tests {
             span(1, 3, 2, vec![]),
             span(2, 5, 4, vec![]),
         ];
-        assert!(state.describe(&mut first, "1").is_empty());
+        assert!(state.describe(&mut first, "1", None).is_empty());
         // Batch 2: trace 1's root (with user metadata), and trace 3 with its only span.
         let prefix = tracer::TRACE_METADATA_PREFIX;
         let mut second = vec![
@@ -472,7 +482,7 @@ mod tests {
             ),
             span(3, 9, 0, vec![]),
         ];
-        let updates = state.describe(&mut second, "1");
+        let updates = state.describe(&mut second, "1", None);
         assert_eq!(updates.len(), 2);
         assert_eq!(updates[0].trace_id, format!("{:032x}", 1));
         assert_eq!(num_spans(&updates[0]), 3);

@@ -20,7 +20,6 @@ use serde_json::{json, Map, Value};
 use super::rest::rfc3339;
 use crate::record;
 use crate::vocab::redact::redact_url_str;
-use crate::vocab::semconv::env;
 use crate::vocab::semconv::mlflow::{self, trace_info as key};
 
 /// Traces whose spans a [`SpanTally`] remembers at most (the oldest is forgotten first).
@@ -33,13 +32,14 @@ pub(crate) struct ProcessMetadata {
 }
 
 impl ProcessMetadata {
-    /// Resolves the metadata of this process: program, user and git checkout of the
-    /// working directory. Reads a few small files; spawns nothing.
-    pub(crate) fn resolve() -> Self {
+    /// Resolves the metadata of this process: program, user (`user_name` as
+    /// [`crate::config::Config`] read it from the environment, else the account's name) and
+    /// git checkout of the working directory. Reads a few small files; spawns nothing.
+    pub(crate) fn resolve(user_name: Option<&str>) -> Self {
         let cwd = std::env::current_dir().ok();
         Self::from_parts(
             std::env::args_os().next(),
-            user_name(|name| std::env::var(name).ok(), passwd_name),
+            resolve_user(user_name, passwd_name),
             cwd.as_deref().map(git_info).unwrap_or_default(),
         )
     }
@@ -72,23 +72,14 @@ fn source_name(argv0: Option<OsString>) -> String {
         .unwrap_or_else(|| key::SOURCE_NAME_UNKNOWN.to_owned())
 }
 
-/// `mlflow.user`: MLflow's user name, else what `getpass.getuser()` finds (environment
-/// variables, then the account of the real user id).
-fn user_name(
-    env: impl Fn(&str) -> Option<String>,
-    passwd: impl FnOnce() -> Option<String>,
-) -> String {
-    [
-        env::MLFLOW_TRACKING_USERNAME,
-        "LOGNAME",
-        "USER",
-        "LNAME",
-        "USERNAME",
-    ]
-    .into_iter()
-    .find_map(|name| env(name).filter(|v| !v.is_empty()))
-    .or_else(|| passwd().filter(|v| !v.is_empty()))
-    .unwrap_or_else(|| key::USER_UNKNOWN.to_owned())
+/// `mlflow.user`: the name the environment gives, else the account of the real user id (what
+/// `getpass.getuser()` finds).
+fn resolve_user(user_name: Option<&str>, passwd: impl FnOnce() -> Option<String>) -> String {
+    user_name
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .or_else(|| passwd().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| key::USER_UNKNOWN.to_owned())
 }
 
 /// The `/etc/passwd` name of this process's real user id (Linux: read from `/proc`);
@@ -553,36 +544,11 @@ mod tests {
 
     #[test]
     fn user_resolution_order() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                vars.iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
         let none = || None;
-        assert_eq!(
-            user_name(
-                env(&[("USER", "bob"), ("MLFLOW_TRACKING_USERNAME", "ml")]),
-                none
-            ),
-            "ml"
-        );
-        assert_eq!(
-            user_name(env(&[("USER", "bob"), ("LOGNAME", "alice")]), none),
-            "alice"
-        );
-        assert_eq!(
-            user_name(env(&[("LOGNAME", ""), ("USER", "bob")]), none),
-            "bob"
-        );
-        assert_eq!(user_name(env(&[("USERNAME", "win")]), none), "win");
-        assert_eq!(
-            user_name(env(&[("LNAME", "l")]), || Some("root".into())),
-            "l"
-        );
-        assert_eq!(user_name(env(&[]), || Some("root".into())), "root");
-        assert_eq!(user_name(env(&[]), none), "unknown");
+        assert_eq!(resolve_user(Some("ml"), || Some("root".into())), "ml");
+        assert_eq!(resolve_user(Some(""), || Some("root".into())), "root");
+        assert_eq!(resolve_user(None, || Some("root".into())), "root");
+        assert_eq!(resolve_user(None, none), "unknown");
         let passwd = "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n";
         assert_eq!(passwd_lookup(passwd, "1000").as_deref(), Some("alice"));
         assert_eq!(passwd_lookup(passwd, "0").as_deref(), Some("root"));
