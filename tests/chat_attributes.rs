@@ -137,7 +137,7 @@ async fn deepseek_extras_dropped_by_typed_structs_are_recorded() {
 async fn without_capture_the_typed_response_is_recorded() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    mlflow_tracing::TracedClient::without_capture(Client::with_config(config(&mock)))
+    mlflow_tracing::TracedClient::new(Client::with_config(config(&mock)))
         .chat()
         .create(seed_request("deepseek-reasoner"))
         .await

@@ -325,7 +325,7 @@ async fn chunk_events_are_capped_but_output_is_complete() {
     assert!(items.len() > 300);
     let span = rec.one("Completions");
     let events = chunk_events(&span);
-    let (head, tail) = mlflow_tracing::DEFAULT_CHUNK_EVENTS;
+    let (head, tail) = mlflow_tracing::defaults::CHUNK_EVENTS;
     assert_eq!(events.len(), head + tail);
     assert_eq!(events[head - 1], format!("mlflow.chunk.item.{}", head - 1));
     assert_eq!(
@@ -352,7 +352,7 @@ async fn api_error_before_the_stream_is_recorded() {
 async fn without_capture_typed_chunks_feed_the_span() {
     let rec = Recorder::install();
     let mock = MockDeepSeek::start().await;
-    let traced = mlflow_tracing::TracedClient::without_capture(Client::with_config(config(&mock)));
+    let traced = mlflow_tracing::TracedClient::new(Client::with_config(config(&mock)));
     drain(
         traced
             .chat()

@@ -21,7 +21,7 @@ use tracing_subscriber::prelude::*;
 async fn app_pipeline_exports_its_spans_and_ours_in_one_trace() {
     let exporter = InMemorySpanExporter::default();
     let processor = MlflowSpanProcessor::new(SimpleSpanProcessor::new(exporter.clone()));
-    let pipeline = processor.pipeline_layer();
+    let pipeline = processor.pipeline_layer(&Config::new());
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .build();
@@ -116,4 +116,70 @@ async fn our_pipeline_exports_the_apps_spans_and_ours_in_one_trace() {
         Some(trace.spans[1].span_id.clone())
     );
     drop(guard);
+}
+
+/// Recipe C, "your provider, our delivery": an app that builds its own `SdkTracerProvider`
+/// puts our `DeliveryProcessor` inside our `MlflowSpanProcessor` and gets what `init` gets on
+/// the MLflow route: spans in the experiment, the trace metadata MLflow Python sends
+/// (StartTraceV3: source, previews, sizes), and the delivery counts.
+#[tokio::test]
+async fn your_provider_with_our_delivery_gets_trace_metadata_in_mlflow() {
+    let Some(uri) = mlflow_test_uri() else { return };
+    let name = format!("composition-delivery-{}", std::process::id());
+    let config = e2e_config(&uri, &name);
+    let delivery = mlflow_tracing::DeliveryProcessor::new(&config).expect("valid config");
+    let handle = delivery.handle();
+    handle
+        .wait_until_ready(std::time::Duration::from_secs(30))
+        .expect("MLflow answers");
+    let experiment = handle.experiment_id().expect("resolved");
+    let processor = MlflowSpanProcessor::new(delivery);
+    let pipeline = processor.pipeline_layer(&config);
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(pipeline)
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("my-app")));
+    let mock = MockDeepSeek::start().await;
+    let client = client(&mock);
+    {
+        let _default = tracing::subscriber::set_default(subscriber);
+        client
+            .chat()
+            .create(seed_request("deepseek-chat"))
+            .await
+            .unwrap();
+    }
+    provider.shutdown().expect("delivered");
+    let stats = handle.stats();
+    assert_eq!((stats.finished, stats.exported), (1, 1), "{stats:?}");
+    assert_eq!(stats.trace_metadata_stored, 1, "{stats:?}");
+
+    let ids = search_traces(&uri, &experiment, "").await;
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let trace: serde_json::Value = reqwest::Client::new()
+        .get(format!("{uri}/api/3.0/mlflow/traces/get"))
+        .query(&[("trace_id", ids[0].as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let metadata = &trace["trace"]["trace_info"]["trace_metadata"];
+    assert_eq!(metadata["mlflow.source.type"], "LOCAL", "{metadata}");
+    let sizes: serde_json::Value = serde_json::from_str(
+        metadata["mlflow.trace.sizeStats"]
+            .as_str()
+            .expect("sizeStats"),
+    )
+    .unwrap();
+    assert_eq!(sizes["num_spans"], 1, "{sizes}");
+    assert!(
+        metadata["mlflow.traceInputs"]
+            .as_str()
+            .is_some_and(|s| s.contains("capital of France")),
+        "{metadata}"
+    );
 }

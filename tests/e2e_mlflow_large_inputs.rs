@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use async_openai::types::chat::CreateChatCompletionRequest;
 use common::*;
+use mlflow_tracing::defaults::MAX_ATTRIBUTE_BYTES;
 use mlflow_tracing::semconv::mlflow;
-use mlflow_tracing::{get_trace, last_trace_id, DEFAULT_MAX_ATTRIBUTE_BYTES};
+use mlflow_tracing::{get_trace, last_trace_id};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_10_mb_prompt_and_a_1_mb_image_reach_mlflow_as_valid_json() {
@@ -47,7 +48,7 @@ async fn a_10_mb_prompt_and_a_1_mb_image_reach_mlflow_as_valid_json() {
         .expect("inputs recorded")
         .clone();
     // MLflow returns the attribute decoded: valid JSON, within the cap.
-    assert!(inputs.to_string().len() <= DEFAULT_MAX_ATTRIBUTE_BYTES + 1024);
+    assert!(inputs.to_string().len() <= MAX_ATTRIBUTE_BYTES + 1024);
     assert_eq!(inputs["model"], "deepseek-chat");
     assert_eq!(inputs["messages"][0]["role"], "user");
     let cut = inputs["messages"][0]["content"].as_str().unwrap();

@@ -19,30 +19,7 @@ pub use otlp::{Compression, Protocol};
 use otlp::{Endpoint, OtlpSettings, Signal};
 use parse::Vars;
 
-/// Default cap of one attribute value, in bytes.
-pub const DEFAULT_MAX_ATTRIBUTE_BYTES: usize = 128 * 1024;
-
-/// Default number of `mlflow.chunk.item.N` events kept per streamed call: the first 100 and
-/// the last 20 chunks (the SDK keeps at most 128 events per span unless raised).
-pub const DEFAULT_CHUNK_EVENTS: (usize, usize) = (100, 20);
-
-/// Default time the guard waits for the last spans to be exported at shutdown.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default timeout of one export request.
-pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default bound of the export queue in spans (queued or in flight); more are dropped.
-pub const DEFAULT_MAX_QUEUE_SPANS: usize = 4096;
-/// Default bound of the export queue in estimated bytes; more are dropped.
-pub const DEFAULT_MAX_QUEUE_BYTES: usize = 32 * 1024 * 1024;
-/// Default number of spans in one export request.
-pub const DEFAULT_MAX_BATCH_SPANS: usize = 512;
-/// Default longest wait of a span for its batch to fill.
-pub const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_secs(1);
-/// Default interval between two metric exports (`OTEL_METRIC_EXPORT_INTERVAL`).
-pub const DEFAULT_METRIC_EXPORT_INTERVAL: Duration = Duration::from_secs(60);
-/// Default time one batch is retried (refused connections, timeouts, 429, 5xx) before its
-/// spans count as failed.
-pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+pub mod defaults;
 
 /// Which MLflow experiment receives the traces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,22 +247,22 @@ impl Config {
             sdk_disabled: false,
             service_name: None,
             resource_attributes: Vec::new(),
-            metric_interval: DEFAULT_METRIC_EXPORT_INTERVAL,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            export_timeout: DEFAULT_EXPORT_TIMEOUT,
-            max_attribute_bytes: DEFAULT_MAX_ATTRIBUTE_BYTES,
+            metric_interval: defaults::METRIC_EXPORT_INTERVAL,
+            shutdown_timeout: defaults::SHUTDOWN_TIMEOUT,
+            export_timeout: defaults::EXPORT_TIMEOUT,
+            max_attribute_bytes: defaults::MAX_ATTRIBUTE_BYTES,
             provider: None,
             enabled: None,
             stream_usage: true,
             genai_content: false,
-            chunk_events: DEFAULT_CHUNK_EVENTS,
+            chunk_events: defaults::CHUNK_EVENTS,
             capture: Capture::default(),
             redactor: None,
-            max_queue_spans: DEFAULT_MAX_QUEUE_SPANS,
-            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
-            max_batch_spans: DEFAULT_MAX_BATCH_SPANS,
-            schedule_delay: DEFAULT_SCHEDULE_DELAY,
-            retry_timeout: DEFAULT_RETRY_TIMEOUT,
+            max_queue_spans: defaults::MAX_QUEUE_SPANS,
+            max_queue_bytes: defaults::MAX_QUEUE_BYTES,
+            max_batch_spans: defaults::MAX_BATCH_SPANS,
+            schedule_delay: defaults::SCHEDULE_DELAY,
+            retry_timeout: defaults::RETRY_TIMEOUT,
             stderr_warnings: true,
             require_backend: false,
             invalid: Vec::new(),
@@ -779,6 +756,17 @@ impl Config {
             return None;
         }
         Some((self.metrics.url(Signal::Metrics)?, self.metrics.protocol()))
+    }
+
+    /// The first value that did not parse, as the error [`crate::init`] returns.
+    pub(crate) fn check(&self) -> Result<(), crate::error::Error> {
+        match self.invalid.first() {
+            Some((name, reason)) => Err(crate::error::Error::InvalidConfig {
+                name,
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn auth(&self) -> Option<&Auth> {

@@ -35,6 +35,11 @@ pub(crate) mod worker;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
 use crate::config::otlp::OtlpSettings;
 use crate::config::{Compression, Config, Destination, Experiment, Protocol, Shape};
 use crate::error::Error;
@@ -44,7 +49,7 @@ use crate::transport::{Transport, TransportSettings};
 use crate::vocab::redact::redact_url_str;
 use crate::vocab::semconv::env;
 use console::ConsoleExporter;
-pub(crate) use fanout::Fanout;
+use fanout::Fanout;
 pub(crate) use queue::QueueProcessor;
 use sink::{MlflowRoute, OtlpSink};
 pub use stats::{DeliveryReport, DeliveryStats};
@@ -63,17 +68,18 @@ pub(crate) enum Target {
     Disabled,
 }
 
-/// The guard's handle on a running pipeline: per destination, its counts, readiness and
-/// resolved experiment.
+/// What became of a pipeline's spans, per destination: counts, readiness, the resolved MLflow
+/// experiment. [`crate::TelemetryGuard`] answers with it; with a tracer provider you build
+/// yourself, [`DeliveryProcessor::handle`] gives it.
 #[derive(Debug, Clone)]
-pub(crate) struct Delivery {
+pub struct DeliveryHandle {
     lanes: Vec<Arc<Shared>>,
     stderr: bool,
 }
 
-impl Delivery {
+impl DeliveryHandle {
     /// Counts summed over the destinations (a span sent to two destinations counts twice).
-    pub(crate) fn stats(&self) -> DeliveryStats {
+    pub fn stats(&self) -> DeliveryStats {
         self.lanes
             .iter()
             .map(|lane| lane.counters.snapshot())
@@ -81,7 +87,7 @@ impl Delivery {
     }
 
     /// One report per destination, in the order of [`Config::destinations`].
-    pub(crate) fn reports(&self) -> Vec<DeliveryReport> {
+    pub fn reports(&self) -> Vec<DeliveryReport> {
         self.lanes
             .iter()
             .map(|lane| DeliveryReport {
@@ -92,7 +98,9 @@ impl Delivery {
             .collect()
     }
 
-    pub(crate) fn experiment_id(&self) -> Option<String> {
+    /// The MLflow experiment spans go to, once known (looked up by name or checked by the
+    /// export thread).
+    pub fn experiment_id(&self) -> Option<String> {
         self.lanes.iter().find_map(|lane| lane.experiment_id())
     }
 
@@ -104,7 +112,7 @@ impl Delivery {
 
     /// Waits until every destination answered (MLflow experiment resolved or checked, OTLP
     /// receiver accepting connections), at most `timeout` in all.
-    pub(crate) fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
+    pub fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
         for lane in &self.lanes {
             let not_ready = |reason: String| Error::NotReady {
@@ -128,9 +136,102 @@ impl Delivery {
     }
 }
 
+/// The crate's delivery as a span processor, for an `SdkTracerProvider` you build yourself:
+/// one export lane per destination of a [`Config`] (bounded queue, export thread, batching,
+/// retries, counts and warnings), and on the MLflow route the trace metadata MLflow Python
+/// sends (source, user, previews, sizes), sent only while no span waits. [`crate::init`] and
+/// [`crate::layer`] use the same processor.
+///
+/// Put it inside an [`crate::MlflowSpanProcessor`], which finishes spans the way MLflow
+/// wants them, and keep its [`DeliveryProcessor::handle`] to read the counts:
+///
+/// ```
+/// use mlflow_tracing::{Config, DeliveryProcessor, MlflowSpanProcessor};
+/// use opentelemetry::trace::TracerProvider as _;
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use tracing_subscriber::prelude::*;
+///
+/// # fn main() -> Result<(), mlflow_tracing::Error> {
+/// let config = Config::new().with_console(); // or Config::from_env(), an MLflow URI, ...
+/// let delivery = DeliveryProcessor::new(&config)?;
+/// let handle = delivery.handle();
+/// let processor = MlflowSpanProcessor::new(delivery);
+/// let pipeline = processor.pipeline_layer(&config);
+/// let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(pipeline)
+///     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("app")));
+/// // ... traced calls under `subscriber` ...
+/// provider.shutdown().ok();
+/// println!("{:?}", handle.stats());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct DeliveryProcessor {
+    fanout: Fanout,
+    handle: DeliveryHandle,
+    target: Target,
+}
+
+impl DeliveryProcessor {
+    /// Starts one export lane per destination of `config` (see [`Config::destinations`]).
+    /// Fails on invalid settings, naming the variable or builder method and the value; never
+    /// waits on the network.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        config.check()?;
+        let (fanout, handle, target) = start(config)?;
+        Ok(Self {
+            fanout,
+            handle,
+            target,
+        })
+    }
+
+    /// The counts and reports of this delivery, readable at any time.
+    pub fn handle(&self) -> DeliveryHandle {
+        self.handle.clone()
+    }
+
+    /// Where spans go, for reading traces back.
+    pub(crate) fn target(&self) -> Target {
+        self.target.clone()
+    }
+}
+
+impl SpanProcessor for DeliveryProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.fanout.on_start(span, cx);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.fanout.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.fanout.force_flush()
+    }
+
+    /// Delivers what it can within `timeout`; the console destination prints its span tree.
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let result = self.fanout.shutdown_with_timeout(timeout);
+        if let Target::Console(exporter) = &self.target {
+            let (spans, evicted) = exporter.take();
+            let tree = console::render_tree(&spans, evicted);
+            if !tree.is_empty() {
+                eprint!("{tree}");
+            }
+        }
+        result
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.fanout.set_resource(resource);
+    }
+}
+
 /// Builds one export lane (queue, worker thread, counters) per destination of `config` and
 /// starts them. Fails only on bad settings, never on the network.
-pub(crate) fn start(config: &Config) -> Result<(Fanout, Delivery, Target), Error> {
+fn start(config: &Config) -> Result<(Fanout, DeliveryHandle, Target), Error> {
     let mut processors = Vec::new();
     let mut lanes = Vec::new();
     let mut target = Target::Disabled;
@@ -143,7 +244,7 @@ pub(crate) fn start(config: &Config) -> Result<(Fanout, Delivery, Target), Error
             target = lane_target;
         }
     }
-    let delivery = Delivery {
+    let delivery = DeliveryHandle {
         lanes,
         stderr: config.stderr_warnings,
     };

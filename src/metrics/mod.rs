@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
 use crate::config::{Config, Experiment};
-use crate::delivery::Delivery;
+use crate::delivery::DeliveryHandle;
 use crate::error::Error;
 use crate::mlflow::rest::DEFAULT_EXPERIMENT_ID;
 use crate::vocab::semconv::{self, gen_ai, metrics, otel};
@@ -33,7 +33,7 @@ pub(crate) struct Metrics {
     token_usage: Histogram<u64>,
     time_to_first_chunk: Histogram<f64>,
     /// Where the MLflow experiment id comes from, once resolved.
-    delivery: Delivery,
+    delivery: DeliveryHandle,
     /// The experiment id before (or without) an MLflow destination.
     experiment_id: String,
 }
@@ -43,7 +43,7 @@ impl Metrics {
     pub(crate) fn start(
         config: &Config,
         resource: Resource,
-        delivery: Delivery,
+        delivery: DeliveryHandle,
     ) -> Result<Option<Self>, Error> {
         let Some((endpoint, protocol)) = config.metrics_destination() else {
             return Ok(None);

@@ -146,11 +146,6 @@ impl<C: Config> TracedClient<C> {
         traced
     }
 
-    /// Same as [`TracedClient::new`]: the client's HTTP stack is left untouched.
-    pub fn without_capture(client: Client<C>) -> Self {
-        Self::new(client)
-    }
-
     /// Overrides the provider recorded for this client's calls (`gen_ai.provider.name`,
     /// `mlflow.llm.provider`). Default: detected from the API host, then the model name.
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use crate::delivery::{console, Delivery, DeliveryReport, DeliveryStats, Target};
+use crate::delivery::{DeliveryHandle, DeliveryReport, DeliveryStats, Target};
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::setup::pipeline::Pipeline;
@@ -45,7 +45,7 @@ pub struct TelemetryGuard {
     pipeline: Arc<Pipeline>,
     provider: Option<SdkTracerProvider>,
     metrics: Option<Arc<Metrics>>,
-    delivery: Delivery,
+    delivery: DeliveryHandle,
     /// Spans still being recorded are not yet counted: [`TelemetryGuard::stats`] waits for it.
     recording: RecordingThread,
     target: Target,
@@ -57,7 +57,7 @@ impl TelemetryGuard {
         pipeline: Arc<Pipeline>,
         provider: SdkTracerProvider,
         metrics: Option<Arc<Metrics>>,
-        delivery: Delivery,
+        delivery: DeliveryHandle,
         recording: RecordingThread,
         target: Target,
         shutdown_timeout: Duration,
@@ -152,13 +152,6 @@ impl TelemetryGuard {
         if let Some(metrics) = self.metrics.take() {
             let left = deadline.saturating_duration_since(Instant::now());
             let _ = metrics.shutdown(left.max(METRICS_SHUTDOWN_FLOOR));
-        }
-        if let Target::Console(exporter) = &self.target {
-            let (spans, evicted) = exporter.take();
-            let tree = console::render_tree(&spans, evicted);
-            if !tree.is_empty() {
-                eprint!("{tree}");
-            }
         }
         let mut reports = self.delivery.reports();
         if let Err(e) = &result {

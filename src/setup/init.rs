@@ -17,7 +17,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
 
 use crate::config::Config;
-use crate::delivery;
+use crate::delivery::DeliveryProcessor;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::setup::guard::TelemetryGuard;
@@ -99,13 +99,8 @@ pub fn layer<S>(config: Config) -> Result<(OtelLayer<S>, TelemetryGuard), Error>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if let Some((name, reason)) = config.invalid.first() {
-        return Err(Error::InvalidConfig {
-            name,
-            reason: reason.clone(),
-        });
-    }
-    let (processor, delivery, target) = delivery::start(&config)?;
+    let processor = DeliveryProcessor::new(&config)?;
+    let (delivery, target) = (processor.handle(), processor.target());
     let settings = Settings::from_config(&config);
     let (head, tail) = settings.chunk_events;
     // Room for every kept chunk event plus the exception event.

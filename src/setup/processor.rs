@@ -22,6 +22,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::record;
 use crate::setup::pipeline::{Pipeline, PipelineLayer, Recording, Settings, TraceBook};
@@ -45,7 +46,7 @@ use crate::vocab::semconv::mlflow;
 ///
 /// let exporter = InMemorySpanExporter::default();
 /// let processor = MlflowSpanProcessor::new(SimpleSpanProcessor::new(exporter));
-/// let pipeline = processor.pipeline_layer();
+/// let pipeline = processor.pipeline_layer(&mlflow_tracing::Config::new());
 /// let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
 /// let subscriber = tracing_subscriber::registry()
 ///     .with(pipeline)
@@ -232,10 +233,16 @@ impl<P: SpanProcessor> MlflowSpanProcessor<P> {
         self
     }
 
-    /// A layer that gives the subscriber a pipeline (default settings, tracing on) over this
-    /// processor's trace-level data, for a subscriber you compose yourself.
-    pub fn pipeline_layer(&self) -> PipelineLayer {
-        let pipeline = Pipeline::new(true, Settings::default(), self.shared.traces.clone(), None);
+    /// A layer that gives the subscriber a pipeline over this processor's trace-level data,
+    /// with what `config` says traced calls record (content capture, caps, redaction,
+    /// provider, on or off), for a subscriber you compose yourself.
+    pub fn pipeline_layer(&self, config: &Config) -> PipelineLayer {
+        let pipeline = Pipeline::new(
+            Settings::enabled_in(config),
+            Settings::from_config(config),
+            self.shared.traces.clone(),
+            None,
+        );
         PipelineLayer(Arc::new(pipeline))
     }
 }

@@ -332,7 +332,7 @@ mod tests {
         State::new(
             Instant::now(),
             (100, 20),
-            crate::DEFAULT_MAX_ATTRIBUTE_BYTES,
+            crate::config::defaults::MAX_ATTRIBUTE_BYTES,
         )
     }
 
@@ -476,7 +476,11 @@ mod tests {
 
     #[test]
     fn chunk_events_keep_first_and_last() {
-        let mut a = State::new(Instant::now(), (3, 2), crate::DEFAULT_MAX_ATTRIBUTE_BYTES);
+        let mut a = State::new(
+            Instant::now(),
+            (3, 2),
+            crate::config::defaults::MAX_ATTRIBUTE_BYTES,
+        );
         let chunks: Vec<Value> = (0..10)
             .map(|i| delta(json!({"content": i.to_string()}), Value::Null))
             .collect();

@@ -318,7 +318,7 @@ mod tests {
         State::new(
             Instant::now(),
             (100, 20),
-            crate::DEFAULT_MAX_ATTRIBUTE_BYTES,
+            crate::config::defaults::MAX_ATTRIBUTE_BYTES,
         )
     }
 
