@@ -30,6 +30,14 @@ cd "$ROOT"
 # shellcheck source=servers.sh
 . "$ROOT/scripts/servers.sh"
 
+step "module layers: no import cycle between top-level modules or files of src/"
+if [ -f "$ROOT/../shared/tools/cycles.py" ]; then
+    python3 "$ROOT/../shared/tools/cycles.py" --folders "$ROOT/src"
+    python3 "$ROOT/../shared/tools/cycles.py" "$ROOT/src"
+else
+    echo "../shared/tools/cycles.py is not here: tests/layers.rs (cargo test) checks the layers"
+fi
+
 step "installing MLflow 3.17.2, rotel, Phoenix and the collector-config checker (pip)"
 t0=$SECONDS
 mkdir -p "$VENVS"

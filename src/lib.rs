@@ -54,59 +54,28 @@
 //!
 //! # Delivery
 //!
-//! A traced call costs its caller the span, a copy of the request and the captured response
-//! body: the JSON work (serialising the request, parsing the response, capping, mapping to
-//! attributes) is a recording the call leaves for the span processor, which runs it on its own
-//! thread (`mlflow-tracing-record`) before the span is queued. Finished spans go through a
-//! bounded queue (4096 spans / 32 MiB) to one export thread per
-//! pipeline, which batches them (512 per request), retries refused connections, timeouts,
-//! 429 and 5xx with backoff (honouring `Retry-After`), splits a batch on 413 and cuts a span
-//! too large alone. Nothing on the app's threads waits on the network, `init` included: the
-//! MLflow experiment is looked up by the export thread. Every span is counted
-//! ([`TelemetryGuard::stats`], [`DeliveryStats`]), the first failure is reported once on stderr
+//! Nothing on the app's threads waits on the network, `init` included: spans go through a
+//! bounded queue to an export thread per destination, which batches them, retries passing
+//! failures with backoff (honouring `Retry-After`) and splits a batch the server finds too
+//! large. Spans leave in the order they ended, so a trace's root never arrives before its
+//! children. On the MLflow route, the trace metadata MLflow Python sends (source, user,
+//! previews, sizes) goes in the export thread's spare time and never holds up a span; what
+//! MLflow cannot take beside the spans is skipped and counted. Every span is counted
+//! ([`TelemetryGuard::stats`], [`DeliveryStats`]); each kind of loss is said once on stderr
 //! and as a `tracing` warning (target `mlflow_tracing::delivery`), naming the endpoint and the
-//! cause, and [`TelemetryGuard::shutdown`] says what was not delivered.
+//! cause; [`TelemetryGuard::shutdown`] says what was not delivered. An app that builds its own
+//! `SdkTracerProvider` gets the same delivery with [`DeliveryProcessor`].
 //!
 //! # Architecture
 //!
-//! The source tree is in layers, and a module imports only from the layers below it (no
-//! import cycle between top-level modules; `lib.rs` only declares and re-exports):
-//!
-//! ```text
-//! openai      async-openai on the engine
-//! call        the traced-call engine
-//! setup       the wiring: init, guard, span processor, per-pipeline state
-//! metrics     metrics derived from finished spans
-//! delivery    export lanes: queue, worker, sinks, counters, warnings
-//! mlflow      the MLflow REST client, trace read-back
-//! transport   one OTLP request over HTTP or gRPC; how its failure is classified
-//! config      the settings every layer reads
-//! record      pure mapping: values in, attributes out
-//! vocab error the vocabulary; the crate's error type
-//! ```
-//!
-//! async-openai types appear only in `openai/`, `call/` and `record/error.rs` (which maps an
-//! `OpenAIError`); everything from `setup/` down works on spans and settings.
-//!
-//! | folder | what |
-//! |---|---|
-//! | `vocab/` | the vocabulary: attribute keys ([`semconv`]), span types, JSON capping, URL redaction |
-//! | `record/` | pure mapping per operation (chat, embeddings, Responses, errors, usage): values in, attributes out, unit-tested |
-//! | `config/` | [`Config`]: builder, environment variables, defaults; the OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`) |
-//! | `transport/` | how one OTLP request travels (HTTP or gRPC) and what its answer means: failure classes, backoff, `Retry-After` |
-//! | `mlflow/` | one MLflow REST client (async; the export worker drives it through its own runtime): experiments, trace metadata, traces read back |
-//! | `delivery/` | one export lane per destination (queue, thread, counters): batching, splitting, retries, warnings |
-//! | `metrics/` | MLflow's span duration and the GenAI client metrics, derived from finished spans, exported over OTLP |
-//! | `setup/` | the wiring: the per-pipeline state ([`PipelineLayer`]), [`init`] / [`layer`], [`TelemetryGuard`], the span processor and its recording thread, read-back |
-//! | `call/` | the traced-call engine (enable check, span, capture sink, finish exactly once, streams), user spans, trace-level setters |
-//! | `openai/` | async-openai on the engine: [`TracedClient`], its API groups, the [`CaptureLayer`], provider detection, stream aggregates |
-//!
-//! Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline (settings, switch,
-//! trace-level data, export handles) that traced calls and `#[trace]` spans find through the
-//! current `tracing` subscriber, so two pipelines (two subscribers, two tests) live side by
-//! side. A new operation is one type implementing the engine's `Operation` trait: its span
-//! name, request → attributes and response → attributes (plus, for streams, an aggregate that
-//! rebuilds the response); the engine does everything else.
+//! The modules are in layers, each importing only from those below it (no import cycle
+//! between top-level modules; `lib.rs` only declares and re-exports), from the bottom:
+//! `vocab`/`error` → `record` → `config` → `transport` → `mlflow` → `delivery` → `metrics` →
+//! `setup` → `call` → `openai`. async-openai types appear only in `openai/`, `call/` and
+//! `record/error.rs`. Nothing is process-wide: each [`init`] / [`layer`] builds one pipeline
+//! that traced calls and `#[trace]` spans find through the current `tracing` subscriber, so
+//! two pipelines (two subscribers, two tests) live side by side. `ARCHITECTURE.md` in the
+//! repository has the threads, the data flow and where each concern lives.
 //!
 //! # Testing your code
 //!

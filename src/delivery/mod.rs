@@ -1,12 +1,16 @@
 //! Delivery: from a finished span to each of its destinations, with every span accounted for.
+//! The whole picture, recording thread included, is in `ARCHITECTURE.md`.
 //!
 //! ```text
-//! app threads                         one export worker thread per destination (lane)
-//! ───────────                         ───────────────────────────────────────────────
-//! span ends → Fanout::on_end
+//! recording thread (or the app's)       one export worker thread per destination (lane)
+//! ───────────────────────────────       ───────────────────────────────────────────────
+//! DeliveryProcessor → Fanout::on_end
 //!   → QueueProcessor::on_end, per lane ──channel──▶ Worker: batch (size / delay / flush)
 //!   bounded by spans and bytes;                      → Sink::prepare (MLflow experiment)
-//!   full → dropped (counted)                         → Sink::send (OtlpSink over an HTTP or
+//!   full → dropped (counted)                         → Sink::load (OTLP; MLflow: metadata
+//!                                                       of each root, children's sizes
+//!                                                       kept across batches)
+//!                                                    → Sink::send (OtlpSink over an HTTP or
 //!                                                       gRPC Transport | ConsoleExporter)
 //!                                                       too large → split, one span → cut
 //!                                                       refused (4xx, gRPC refusals) →
@@ -14,8 +18,12 @@
 //!                                                       failed (refused connection, timeout,
 //!                                                       429, 5xx, UNAVAILABLE) → retried
 //!                                                       with backoff within the retry timeout
+//!                                                    → Sink::extra, only while no batch is
+//!                                                       due: one StartTraceV3 (MLflow trace
+//!                                                       metadata); skipped → counted
 //!                                                    → Counters (exported / dropped /
-//!                                                       failed / refused / truncated)
+//!                                                       failed / refused / truncated /
+//!                                                       metadata stored / skipped)
 //!                                                    → Reporter (stderr + tracing warnings)
 //! ```
 //!
