@@ -47,8 +47,8 @@ pub(crate) struct MlflowRoute {
 }
 
 /// Traces whose metadata waits for the worker's spare time at most; beyond this many, a
-/// trace's metadata is skipped (counted and said once). About 4.5 s of MLflow's time (it
-/// stores some 55-60 a second with one worker and SQLite), so that a shutdown after a burst
+/// trace's metadata is skipped (counted and said once). A few seconds of MLflow's time (it
+/// stores some 60-100 a second with one worker and SQLite), so that a shutdown after a burst
 /// is not held long by metadata.
 pub(crate) const MAX_PENDING_METADATA: usize = 256;
 
@@ -149,7 +149,7 @@ impl OtlpSink {
             Err(cause) => return skipped(cause),
         };
         let Some(route) = self.mlflow.as_ref() else {
-            return stored;
+            return Extra::default(); // only the MLflow route queues metadata
         };
         let Some(id) = route.experiment_id.as_deref() else {
             return skipped("the experiment is not known".into());

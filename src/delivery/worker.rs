@@ -370,7 +370,7 @@ impl<S: Sink> Worker<S> {
         self.shutdown.is_some()
             && self.buf.is_empty()
             && self.inflight.is_none()
-            && !(self.sink.extra_waiting() && self.prepared && self.failures_in_row == 0)
+            && !(self.sink.extra_waiting() && self.answering())
     }
 
     /// A batch should go now: shutdown or flush asked for it, a batch is full, or the oldest
@@ -655,7 +655,7 @@ impl<S: Sink> Worker<S> {
         let settled = self.settled;
         let (queued, extra_settled) = self.sink.extra_progress();
         // Extra work waits while delivery fails: a flush then waits for the spans only.
-        let answering = self.prepared && self.failures_in_row == 0;
+        let answering = self.answering();
         self.flushes.retain_mut(|(target, extra, reply)| {
             if settled < *target {
                 return true;
@@ -694,9 +694,13 @@ impl<S: Sink> Worker<S> {
         self.settle_extra(extra);
     }
 
+    /// The destination is ready and its last answer was not a failure.
+    fn answering(&self) -> bool {
+        self.prepared && self.failures_in_row == 0
+    }
+
     fn extra_allowed(&self, now: Instant) -> bool {
-        self.prepared
-            && self.failures_in_row == 0
+        self.answering()
             && self.inflight.is_none()
             && !self.due(now)
             && self.deadline().is_none_or(|d| now < d)

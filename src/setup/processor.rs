@@ -119,7 +119,8 @@ impl Offload {
     fn send(&self, job: Job) -> Result<(), Job> {
         let span = matches!(job, Job::Span(..));
         if span {
-            self.inbox.fetch_add(1, Ordering::AcqRel);
+            // SeqCst, with `idle`: the thread going idle and a span arriving see each other.
+            self.inbox.fetch_add(1, Ordering::SeqCst);
         }
         let sent = self.tx.send(job).map_err(|e| e.0);
         if span && sent.is_err() {
@@ -331,7 +332,7 @@ fn record_thread<P: SpanProcessor>(shared: &Finish<P>, cell: &RecordingThread, r
         // Nothing came during a whole beat: sleep until a span wakes us. Look once more after
         // saying so, so that a span sent just before is not left waiting.
         offload.idle.store(true, Ordering::SeqCst);
-        if offload.inbox.load(Ordering::Acquire) == 0 {
+        if offload.inbox.load(Ordering::SeqCst) == 0 {
             std::thread::park_timeout(IDLE_SLEEP);
         }
         offload.idle.store(false, Ordering::SeqCst);
@@ -373,6 +374,12 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
             let recorded = recording.map(run).unwrap_or_default();
             return self.shared.complete(span, recorded);
         };
+        if offload.inbox.load(Ordering::Acquire) >= MAX_INBOX {
+            // The thread has not moved (a recording that never returns): do not hold spans
+            // without bound behind it.
+            let recorded = recording.map(run).unwrap_or_default();
+            return self.shared.complete(span, recorded);
+        }
         // Every span goes through the thread's inbox, so spans leave in the order they ended
         // (a root after its children). The caller records when too many recordings wait.
         let mut span = Box::new(span);
@@ -389,12 +396,6 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
             }
             None => None,
         };
-        if offload.inbox.load(Ordering::Acquire) >= MAX_INBOX {
-            // The thread has not moved (a recording that never returns): do not hold spans
-            // without bound behind it.
-            let recorded = recording.map(run).unwrap_or_default();
-            return self.shared.complete(*span, recorded);
-        }
         let counted = recording.is_some();
         if let Err(job) = offload.send(Job::Span(span, recording)) {
             if counted {
@@ -406,7 +407,8 @@ impl<P: SpanProcessor + 'static> SpanProcessor for MlflowSpanProcessor<P> {
             }
             return;
         }
-        if offload.idle.swap(false, Ordering::SeqCst) {
+        // A load first: the swap (a locked instruction) only when the thread sleeps.
+        if offload.idle.load(Ordering::SeqCst) && offload.idle.swap(false, Ordering::SeqCst) {
             offload.wake();
         }
     }
