@@ -8,6 +8,8 @@
                                                            traces in state OK (matching the MLflow
                                                            search filter F; waits up to 30 s;
                                                            --experiment NAME is the same)
+  check_mlflow_traces.py NAME --uri URI --max N           exit 1 if experiment NAME holds more
+                                                           than N traces (any state), now
 """
 import argparse
 import json
@@ -67,6 +69,23 @@ def warm_up(uri):
     print(f"first span stored in {time.time() - start:.1f} s")
 
 
+def check_max(uri, name, maximum):
+    exp = experiment_id(uri, name, create=False)
+    if exp is None:
+        sys.exit(f"error: experiment {name!r} does not exist in {uri}")
+    body = {
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": exp}}],
+        "max_results": 100,
+    }
+    status, resp = call(uri, "POST", "/api/3.0/mlflow/traces/search", body)
+    if status != 200:
+        sys.exit(f"error: searching experiment {name!r} answered {status} {resp!r}")
+    traces = resp.get("traces", [])
+    if len(traces) > maximum:
+        sys.exit(f"error: experiment {name!r} holds {len(traces)} trace(s), expected <= {maximum}")
+    print(f"experiment {name!r}: {len(traces)} trace(s), as expected (<= {maximum})")
+
+
 def check(uri, name, minimum, search_filter=None):
     exp = experiment_id(uri, name, create=False)
     if exp is None:
@@ -101,6 +120,7 @@ def main():
     p.add_argument("--create")
     p.add_argument("--experiment")
     p.add_argument("--min", type=int, default=1)
+    p.add_argument("--max", type=int, help="at most this many traces, any state (no waiting)")
     p.add_argument("--filter", help="MLflow trace search filter")
     a = p.parse_args()
     uri = a.uri.rstrip("/")
@@ -108,6 +128,8 @@ def main():
         warm_up(uri)
     elif a.create:
         print(experiment_id(uri, a.create, create=True))
+    elif (a.name or a.experiment) and a.max is not None:
+        check_max(uri, a.name or a.experiment, a.max)
     elif a.name or a.experiment:
         check(uri, a.name or a.experiment, a.min, a.filter)
     else:
