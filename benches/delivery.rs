@@ -25,7 +25,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::otlp_receiver::{OtlpReceiver, Reply};
-use common::{closed_port, search_traces, seed_request, Pipeline};
+use common::{closed_port, num_spans, seed_request, trace_infos, Pipeline};
 use mlflow_tracing::{Config, DeliveryStats, Error, TelemetryGuard, TracedClient};
 use serde_json::json;
 use support::{canned_clients, rss_bytes};
@@ -241,8 +241,8 @@ async fn mlflow_rows(uri: &str, traced: &Traced) {
     println!("| StartTraceV3 (40 calls, one after another) | {start_trace:.0} calls/s |");
 
     println!("\n## MLflow through the pipeline: {secs} s per row, trace metadata on\n");
-    println!("| load | rate (traces/s) | achieved | spans finished | exported | dropped | failed | traces in MLflow | metadata stored / skipped | drain after last call |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| load | rate (traces/s) | achieved | spans finished | exported | dropped | failed | traces in MLflow | metadata stored / skipped | wrong num_spans | drain after last call |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let rows = env_list("DELIVERY_BENCH_MLFLOW_RATES", "200,300,400")
         .into_iter()
         .map(|rate| (false, rate))
@@ -288,9 +288,15 @@ async fn mlflow_rows(uri: &str, traced: &Traced) {
         }
         let achieved = traces as f64 / t.elapsed().as_secs_f64();
         let (stats, drain) = settle(p.guard);
-        let arrived = search_traces(uri, &experiment, "").await.len();
+        let infos = trace_infos(uri, &experiment, "").await;
+        let arrived = infos.len();
+        let spans_per_trace = if agent_shaped { 4 } else { 1 };
+        let wrong = infos
+            .iter()
+            .filter(|info| num_spans(info).is_some_and(|n| n != spans_per_trace))
+            .count();
         println!(
-            "| {kind} | {rate} | {achieved:.0} | {} | {} | {} | {} | {arrived} of {traces} | {} / {} | {:.1} s |",
+            "| {kind} | {rate} | {achieved:.0} | {} | {} | {} | {} | {arrived} of {traces} | {} / {} | {wrong} | {:.1} s |",
             stats.finished,
             stats.exported,
             stats.dropped,

@@ -76,42 +76,6 @@ fn settle(guard: TelemetryGuard) -> DeliveryStats {
     }
 }
 
-/// The trace infos of an experiment (every page).
-async fn trace_infos(uri: &str, experiment_id: &str) -> Vec<Value> {
-    let http = reqwest::Client::new();
-    let (mut infos, mut token) = (Vec::new(), None::<String>);
-    loop {
-        let mut body = json!({
-            "locations": [{"type": "MLFLOW_EXPERIMENT",
-                           "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "max_results": 500,
-        });
-        if let Some(t) = &token {
-            body["page_token"] = json!(t);
-        }
-        let page: Value = http
-            .post(format!("{uri}/api/3.0/mlflow/traces/search"))
-            .json(&body)
-            .send()
-            .await
-            .expect("search request")
-            .json()
-            .await
-            .expect("search JSON");
-        infos.extend(page["traces"].as_array().into_iter().flatten().cloned());
-        match page["next_page_token"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return infos,
-        }
-    }
-}
-
-/// `num_spans` of a trace's `mlflow.trace.sizeStats` metadata, when it has it.
-fn num_spans(info: &Value) -> Option<u64> {
-    let stats = info["trace_metadata"]["mlflow.trace.sizeStats"].as_str()?;
-    serde_json::from_str::<Value>(stats).ok()?["num_spans"].as_u64()
-}
-
 /// How many spans MLflow holds for a trace.
 async fn spans_in_mlflow(http: &reqwest::Client, uri: &str, trace_id: &str) -> usize {
     let trace: Value = http
@@ -129,7 +93,7 @@ async fn spans_in_mlflow(http: &reqwest::Client, uri: &str, trace_id: &str) -> u
 /// Checks that MLflow holds `traces` traces of `spans` spans each, and that every trace that
 /// got its metadata says `num_spans` = `spans`; returns how many got metadata.
 async fn check_mlflow(uri: &str, experiment: &str, traces: usize, spans: usize) -> usize {
-    let infos = trace_infos(uri, experiment).await;
+    let infos = trace_infos(uri, experiment, "").await;
     assert_eq!(infos.len(), traces, "traces in MLflow");
     let http = reqwest::Client::new();
     let mut with_metadata = 0;

@@ -198,8 +198,18 @@ pub fn closed_port() -> u16 {
 
 /// Trace ids (`tr-…`) of `experiment_id` matching an MLflow search filter, every page.
 pub async fn search_traces(uri: &str, experiment_id: &str, filter: &str) -> Vec<String> {
+    trace_infos(uri, experiment_id, filter)
+        .await
+        .iter()
+        .filter_map(|t| t["trace_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The trace infos (id, state, trace metadata, ...) of `experiment_id` matching an MLflow
+/// search filter, every page.
+pub async fn trace_infos(uri: &str, experiment_id: &str, filter: &str) -> Vec<serde_json::Value> {
     let http = reqwest::Client::new();
-    let (mut ids, mut token) = (Vec::new(), None::<String>);
+    let (mut infos, mut token) = (Vec::new(), None::<String>);
     loop {
         let mut body = serde_json::json!({
             "locations": [{"type": "MLFLOW_EXPERIMENT",
@@ -219,16 +229,17 @@ pub async fn search_traces(uri: &str, experiment_id: &str, filter: &str) -> Vec<
             .json()
             .await
             .expect("search JSON");
-        ids.extend(
-            page["traces"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|t| t["trace_id"].as_str().map(str::to_owned)),
-        );
+        infos.extend(page["traces"].as_array().into_iter().flatten().cloned());
         match page["next_page_token"].as_str() {
             Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-            _ => return ids,
+            _ => return infos,
         }
     }
+}
+
+/// `num_spans` of a trace's `mlflow.trace.sizeStats` metadata (from StartTraceV3), when the
+/// trace has it.
+pub fn num_spans(info: &serde_json::Value) -> Option<u64> {
+    let stats = info["trace_metadata"]["mlflow.trace.sizeStats"].as_str()?;
+    serde_json::from_str::<serde_json::Value>(stats).ok()?["num_spans"].as_u64()
 }
