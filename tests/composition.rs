@@ -151,7 +151,10 @@ async fn your_provider_with_our_delivery_gets_trace_metadata_in_mlflow() {
             .await
             .unwrap();
     }
-    provider.shutdown().expect("delivered");
+    // The SDK's own default (5 s) is short for a busy test MLflow: give the e2e timeout.
+    provider
+        .shutdown_with_timeout(std::time::Duration::from_secs(30))
+        .expect("delivered");
     let stats = handle.stats();
     assert_eq!((stats.finished, stats.exported), (1, 1), "{stats:?}");
     assert_eq!(stats.trace_metadata_stored, 1, "{stats:?}");
